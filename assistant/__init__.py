@@ -1,0 +1,25 @@
+"""A chat assistant grounded in source texts: every answer cites verbatim passages."""
+
+from .answer import Answer, Citation
+from .chunking import Chunk
+from .config import Settings
+from .errors import AnswerError, AssistantError, ConfigError, IndexMissingError, SourceError
+from .pipeline import Assistant
+from .retrieve import Passage, PassageRetriever
+from .sources import Document
+
+__all__ = [
+    "Answer",
+    "AnswerError",
+    "Assistant",
+    "AssistantError",
+    "Chunk",
+    "Citation",
+    "ConfigError",
+    "Document",
+    "IndexMissingError",
+    "Passage",
+    "PassageRetriever",
+    "Settings",
+    "SourceError",
+]

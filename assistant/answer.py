@@ -1,0 +1,172 @@
+"""Answer: the extractive answerer, which replies with verbatim sentences, each cited.
+
+It cites the fewest retrieved sentences that cover the question's terms, trims long ones to the
+clauses that carry them, and abstains when the sources do not support an answer: when some of the
+question's weighty terms occur neither in the cited sentences and their neighbours nor as a close
+paraphrase there (IDF-weighted coverage below Settings.min_support).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunk
+from .config import Settings
+from .embeddings import Embedder
+from .lexical import Lexical
+from .retrieve import Passage
+from .sources import Document
+from .terms import terms, words
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+# Words that frame a question rather than name what it is about.
+FRAMING = frozenset(terms("according kind type sort many much besides cannot exactly actually also "
+                          "say says said tell happen happened thing things"))
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|articles?|sources?|"
+    r"context|above|previous)\b|\b(system prompt|you are now|pretend (to be|you)|act as)\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str  # Document.id
+    start: int  # character offsets into the document text
+    end: int
+    quote: str  # == document.text[start:end], checked before it is returned
+    title: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    mode: str = "extractive"
+    notice: str | None = None
+    unsupported: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "mode": self.mode, "notice": self.notice, "unsupported": list(self.unsupported),
+                "citations": [asdict(c) for c in self.citations]}
+
+
+@lru_cache(maxsize=None)
+def prompt(name: str) -> str:
+    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip()
+
+
+def abstain(question: str, notice: str | None = None) -> Answer:
+    return Answer(question=question, text=prompt("abstain"), abstained=True, notice=notice)
+
+
+class ExtractiveAnswerer:
+    def __init__(self, lexical: Lexical, embedder: Embedder, document: Callable[[str], Document | None],
+                 settings: Settings):
+        self.lexical, self.embedder, self.document, self.settings = lexical, embedder, document, settings
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        if _INSTRUCTION.search(question):
+            return abstain(question, "the question asks to change instructions; only questions about the articles are answered")
+        asked = [(w, t) for w in dict.fromkeys(words(question)) for t in terms(w) if t not in FRAMING]
+        if not passages or not asked:
+            return abstain(question)
+        chosen = self._choose(asked, passages)
+        if self._support(asked, " ".join(self._context(c) for c in chosen)) < self.settings.min_support:
+            return abstain(question)
+        spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
+        return self._cite(question, spans, chosen)
+
+    def _choose(self, asked: list[tuple[str, str]], passages: Sequence[Passage]) -> list[Chunk]:
+        """The top passage, then any close runner-up that covers question terms it lacks."""
+        best = passages[0]
+        chosen, covered = [best.chunk], set(_matched(asked, self._context(best.chunk)))
+        for p in passages[1:]:
+            if len(chosen) >= self.settings.max_sentences or p.score < self.settings.runner_up * best.score:
+                break
+            new = set(_matched(asked, p.chunk.text)) - covered
+            if new:
+                chosen.append(p.chunk)
+                covered |= new
+        for c in list(chosen):
+            follower = self.lexical.neighbour(c, 1)
+            # A sentence asking a question ("Am I concerned?") is answered by the next one.
+            if c.text.rstrip("\"'”’ ").endswith(("?", ":")) and follower and follower not in chosen:
+                chosen.insert(chosen.index(c) + 1, follower)
+        return chosen
+
+    def _context(self, chunk: Chunk) -> str:
+        """A sentence with its neighbours: where its pronouns and its subject are resolved."""
+        around = (self.lexical.neighbour(chunk, -1), chunk, self.lexical.neighbour(chunk, 1))
+        return " ".join(c.text for c in around if c)
+
+    def _support(self, asked: list[tuple[str, str]], text: str) -> float:
+        """IDF-weighted share of the question's terms found in `text`, literally or paraphrased."""
+        found = set(_matched(asked, text))
+        weights = np.array([self.lexical.idf(t) for _, t in asked])
+        score = np.array([1.0 if t in found else 0.0 for _, t in asked])
+        missing = [i for i, (_, t) in enumerate(asked) if t not in found]
+        candidates = sorted(set(words(text)))
+        if missing and candidates:
+            sims = self._word_vectors(tuple(asked[i][0] for i in missing)) @ self._word_vectors(tuple(candidates)).T
+            best = sims.max(axis=1)
+            score[missing] = np.where(best >= self.settings.paraphrase_floor, best, 0.0)
+        return float(weights @ score / weights.sum())
+
+    def _word_vectors(self, items: tuple[str, ...]) -> np.ndarray:
+        return np.stack([_word_vector(self.embedder, w) for w in items])
+
+    def _cite(self, question: str, spans: list[tuple[int, int]], chosen: list[Chunk]) -> Answer:
+        citations, parts = [], []
+        for (start, end), chunk in zip(spans, chosen):
+            document = self.document(chunk.doc_id)
+            if document is None or not document.text[start:end].strip():
+                continue
+            n = len(citations) + 1
+            quote = document.text[start:end]
+            citations.append(Citation(n, document.id, start, end, quote, document.title))
+            parts.append(f"{quote} [{n}]")
+        if not citations:
+            return abstain(question)
+        return Answer(question=question, text=" ".join(parts), citations=tuple(citations))
+
+
+@lru_cache(maxsize=50_000)
+def _word_vector(embedder: Embedder, word: str) -> np.ndarray:
+    return embedder.embed_query(word)
+
+
+def _matched(asked: list[tuple[str, str]], text: str) -> list[str]:
+    """The question terms that `text` has, allowing one to be a prefix of the other (Russia/Russian)."""
+    have = set(terms(text))
+    return [t for _, t in asked if t in have or any(_prefix_match(t, h) for h in have)]
+
+
+def _prefix_match(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and long.startswith(short)
+
+
+def _trim(chunk: Chunk, asked: list[tuple[str, str]]) -> tuple[int, int]:
+    """The clauses of a long sentence that have a question term, with one more on each side."""
+    clauses = [(chunk.start + m.start(), chunk.start + m.end()) for m in _CLAUSE.finditer(chunk.text)]
+    hits = [i for i, (s, e) in enumerate(clauses) if _matched(asked, chunk.text[s - chunk.start : e - chunk.start])]
+    if not hits:
+        return chunk.start, chunk.end
+    first, last = max(hits[0] - 1, 0), min(hits[-1] + 1, len(clauses) - 1)
+    start, end = clauses[first][0], clauses[last][1]
+    text = chunk.text[start - chunk.start : end - chunk.start]
+    start += len(text) - len(text.lstrip())
+    end -= len(text) - len(text.rstrip(" ,;:—–"))
+    return start, end

@@ -1,0 +1,153 @@
+"""The command line: `assistant ingest | ask | eval | documents`, a thin layer over Assistant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .config import Settings
+from .errors import AssistantError, SourceError
+
+log = logging.getLogger("assistant")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.index is not None:
+            settings = replace(settings, index=Path(args.index))
+        return args.run(args, settings)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("--index", help="index folder (default: ./index or ASSISTANT_INDEX)")
+        sub.set_defaults(run=run)
+        return sub
+
+    ingest = command("ingest", _ingest, "add articles (files or folders) to the index")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ask = command("ask", _ask, "answer questions with cited quotes (no question: read them from the terminal)")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--file", help="a file with one question a line")
+    ask.add_argument("--json", action="store_true", help="one JSON object a line")
+    evaluate = command("eval", _eval, "score a test question set (JSONL)")
+    evaluate.add_argument("questions", metavar="QUESTIONS.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the totals and results as JSON")
+    command("documents", _documents, "list the articles in the index")
+    return parser
+
+
+def _assistant(settings: Settings):
+    from .pipeline import Assistant  # heavy imports only once the arguments are known
+
+    return Assistant(settings=settings)
+
+
+def _ingest(args, settings: Settings) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise SourceError(f"{missing[0]}: no such file or folder")
+    report = _assistant(settings).ingest(args.paths, progress=sys.stderr.isatty())
+    for skipped in report.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    print(f"{report.summary()} -> {settings.index}")
+    return 0 if report.added or report.updated or report.unchanged else 2
+
+
+def _ask(args, settings: Settings) -> int:
+    assistant = _assistant(settings)
+    assistant.index  # fail now, before any question, when there is no index
+    if args.question is not None:
+        questions = [args.question]
+    elif args.file:
+        questions = _lines(args.file)
+    else:
+        return _loop(assistant, args.json)
+    for question in questions:
+        _print_answer(assistant.ask(question), args.json)
+    return 0
+
+
+def _loop(assistant, as_json: bool) -> int:
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            question = input("question> " if interactive else "")
+        except EOFError:
+            return 0
+        if not question.strip():
+            continue
+        try:
+            _print_answer(assistant.ask(question), as_json)
+        except AssistantError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
+    return [line for line in lines if line]
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return
+    print(answer.text)
+    if answer.notice:
+        print(f"({answer.notice})")
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.source} {c.start}-{c.end}: {c.quote!r}")
+    print(flush=True)
+
+
+def _eval(args, settings: Settings) -> int:
+    from .eval import load_questions, run
+
+    questions = load_questions(args.questions)
+    report = run(_assistant(settings), questions)
+    if args.json:
+        print(json.dumps({"totals": report.totals(), "results": [
+            {"line": r.question.line, "question": r.question.question, "passed": r.passed,
+             "answer_hit": r.answer_hit, "evidence_hit": r.evidence_hit, "problem": r.problem,
+             **{k: v for k, v in r.answer.to_dict().items() if k != "question"}} for r in report.results]}))
+        return 0
+    for r in report.misses:
+        why = r.problem or ("answered, but the sources do not say" if r.question.answers is None else
+                            "wrongly declined" if r.answer.abstained else
+                            f"answer {'hit' if r.answer_hit else 'miss'}, evidence {'hit' if r.evidence_hit else 'miss'}")
+        print(f"miss  line {r.question.line}: {r.question.question}  [{why}]\n      -> {r.answer.text[:200]}")
+    t = report.totals()
+    print(f"\n{t['questions']} questions, latency p50 {t['latency_p50_ms']} ms, {t['bad_questions']} bad questions")
+    print(f"answer hit {t['answer_hit']:.3f}  evidence hit {t['evidence_hit']:.3f}")
+    print(f"citation validity {100 * t['citation_validity']:.1f}%  mean cited characters {t['mean_cited_chars']}")
+    print(f"abstentions: {t['declined_unanswerable']} unanswerable declined, "
+          f"{t['declined_answerable']} answerable wrongly declined")
+    return 0
+
+
+def _documents(args, settings: Settings) -> int:
+    for d in _assistant(settings).documents():
+        print(f"{d.id}\t{d.passages} passages\t{d.chars} chars\t{d.title}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

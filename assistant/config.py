@@ -1,0 +1,53 @@
+"""Settings: every knob in one frozen dataclass, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path = Path("index")
+    embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
+    device: str | None = None  # None: sentence-transformers picks (cuda when present)
+    k: int = 8  # passages retrieved per question
+    candidates: int = 50  # per ranking (dense and lexical) before they are merged
+    dense_weight: float = 0.5  # share of the dense score in the hybrid mix
+    min_support: float = 0.5  # IDF-weighted share of question terms the cited sentences must cover
+    paraphrase_floor: float = 0.6  # word similarity that counts as a paraphrase ("worried"~"concerned")
+    runner_up: float = 0.7  # a second sentence is cited only within this share of the best score
+    max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
+    trim_chars: int = 200  # sentences longer than this are cut to the clauses that answer
+    max_question_chars: int = 2000
+    batch_size: int = 64
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults overridden by ASSISTANT_<FIELD> variables (ASSISTANT_INDEX, ASSISTANT_K, ...)."""
+        environ = os.environ if environ is None else environ
+        changes = {}
+        for field in fields(cls):
+            raw = environ.get(f"ASSISTANT_{field.name.upper()}")
+            if raw is not None:
+                changes[field.name] = _parse(field.name, raw)
+        return replace(cls(), **changes)
+
+
+def _parse(name: str, raw: str):
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ASSISTANT_{name.upper()}={raw!r}: expected {kind}") from exc
+    return raw or None if kind == "str | None" else raw

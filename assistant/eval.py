@@ -1,0 +1,167 @@
+"""Eval: run a test question set and score answers, evidence, citations and abstentions.
+
+Format (one JSON object a line): {"question", "answers": [str] | null, "evidence": [{"source", "quote"}]}.
+`answers: null` means the sources do not say: the right reply is an abstention.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import Answer
+from .errors import SourceError
+from .pipeline import Assistant
+
+
+@dataclass(frozen=True)
+class Evidence:
+    source: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Question:
+    line: int
+    question: str
+    answers: tuple[str, ...] | None  # None: unanswerable
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    question: Question
+    answer: Answer
+    seconds: float
+    answer_hit: bool
+    evidence_hit: bool
+    valid: int  # citations whose quote equals the source text at their offsets
+    problem: str | None = None  # why the question could not be scored
+
+    @property
+    def passed(self) -> bool:
+        if self.question.answers is None:
+            return self.answer.abstained
+        return self.answer_hit and self.evidence_hit
+
+
+@dataclass
+class Report:
+    results: list[Result] = field(default_factory=list)
+
+    def _scored(self, answerable: bool) -> list[Result]:
+        return [r for r in self.results if r.problem is None and (r.question.answers is not None) == answerable]
+
+    @property
+    def answer_hit(self) -> float:
+        return _share(r.answer_hit for r in self._scored(True))
+
+    @property
+    def evidence_hit(self) -> float:
+        return _share(r.evidence_hit for r in self._scored(True))
+
+    @property
+    def citation_validity(self) -> float:
+        total = sum(len(r.answer.citations) for r in self.results)
+        return sum(r.valid for r in self.results) / total if total else 1.0
+
+    @property
+    def mean_cited_chars(self) -> float:
+        answered = [r for r in self.results if not r.answer.abstained]
+        cited = [sum(c.end - c.start for c in r.answer.citations) for r in answered]
+        return sum(cited) / len(cited) if cited else 0.0
+
+    @property
+    def declined_right(self) -> tuple[int, int]:
+        unanswerable = self._scored(False)
+        return sum(r.answer.abstained for r in unanswerable), len(unanswerable)
+
+    @property
+    def declined_wrong(self) -> tuple[int, int]:
+        answerable = self._scored(True)
+        return sum(r.answer.abstained for r in answerable), len(answerable)
+
+    @property
+    def misses(self) -> list[Result]:
+        return [r for r in self.results if r.problem or not r.passed]
+
+    def totals(self) -> dict:
+        right, unanswerable = self.declined_right
+        wrong, answerable = self.declined_wrong
+        latencies = sorted(r.seconds for r in self.results)
+        return {"questions": len(self.results), "answer_hit": round(self.answer_hit, 3),
+                "evidence_hit": round(self.evidence_hit, 3), "citation_validity": round(self.citation_validity, 3),
+                "mean_cited_chars": round(self.mean_cited_chars, 1),
+                "declined_unanswerable": f"{right}/{unanswerable}", "declined_answerable": f"{wrong}/{answerable}",
+                "latency_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
+                "bad_questions": sum(r.problem is not None for r in self.results)}
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Parse a question file; a malformed line raises SourceError naming it."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: cannot read the question file ({exc})") from exc
+    return [_question(path, n, line) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def _question(path: Path, n: int, line: str) -> Question:
+    try:
+        raw = json.loads(line)
+        answers = raw.get("answers")
+        if not isinstance(raw["question"], str) or not raw["question"].strip():
+            raise ValueError("'question' must be a non-empty string")
+        if answers is not None and not (isinstance(answers, list) and all(isinstance(a, str) for a in answers)):
+            raise ValueError("'answers' must be a list of strings or null")
+        evidence = tuple(Evidence(e["source"], e["quote"]) for e in raw.get("evidence") or [])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SourceError(f"{path}:{n}: malformed question ({exc})") from exc
+    return Question(n, raw["question"], None if answers is None else tuple(answers), evidence)
+
+
+def run(assistant: Assistant, questions: list[Question]) -> Report:
+    report = Report()
+    for q in questions:
+        started = time.perf_counter()
+        answer = assistant.ask(q.question)
+        report.results.append(score(assistant, q, answer, time.perf_counter() - started))
+    return report
+
+
+def score(assistant: Assistant, q: Question, answer: Answer, seconds: float) -> Result:
+    texts = {c.source: assistant.document(c.source) for c in answer.citations}
+    valid = sum(1 for c in answer.citations if texts[c.source] and texts[c.source].text[c.start:c.end] == c.quote)
+    spans, problem = _evidence_spans(assistant, q)
+    answer_hit = q.answers is not None and not answer.abstained and any(
+        a.lower() in answer.text.lower() for a in q.answers)
+    evidence_hit = any(c.source == s and c.start < e and b < c.end for c in answer.citations for s, b, e in spans)
+    return Result(q, answer, seconds, answer_hit, evidence_hit, valid, problem)
+
+
+def _evidence_spans(assistant: Assistant, q: Question) -> tuple[list[tuple[str, int, int]], str | None]:
+    spans = []
+    for e in q.evidence:
+        document = assistant.document(e.source)
+        if document is None:
+            return [], f"evidence source {e.source!r} is not in the index"
+        found = [i for i in _find_all(document.text, e.quote)]
+        if not found:
+            return [], f"evidence {e.quote!r} is not verbatim in {e.source}"
+        spans += [(e.source, i, i + len(e.quote)) for i in found]
+    return spans, None
+
+
+def _find_all(text: str, quote: str):
+    at = text.find(quote)
+    while at >= 0:
+        yield at
+        at = text.find(quote, at + 1)
+
+
+def _share(flags) -> float:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else 0.0

@@ -1,0 +1,94 @@
+"""Ingest: Documents are split, embedded in batches and stored; unchanged ones are left alone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .chunking import Chunk, split
+from .config import Settings
+from .embeddings import Embedder
+from .index import Index
+from .lexical import Lexical
+from .sources import Document, Skipped
+
+EMBED_GROUP = 512  # passages embedded together: large batches keep the encoder busy
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    passages: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated)
+
+    def summary(self) -> str:
+        rate = f", {self.passages / self.seconds:.0f} passages/s" if self.seconds and self.passages else ""
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.skipped)} skipped; {self.passages} passages{rate}")
+
+
+def ingest(items: Iterable[Document | Skipped], index: Index, embedder: Embedder,
+           settings: Settings, progress: bool = True, report: IngestReport | None = None) -> IngestReport:
+    """Store every new or changed Document of `items`; record the rest in the report."""
+    report = report or IngestReport()
+    pending: list[tuple[Document, list[Chunk]]] = []
+    started = time.perf_counter()
+    bar = tqdm(items, unit=" doc", disable=not progress, desc="ingest")
+    for item in bar:
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+            continue
+        known = index.version_of(item.id)
+        if known == item.version:
+            report.unchanged.append(item.id)
+            continue
+        (report.updated if known else report.added).append(item.id)
+        pending.append((item, split(item)))
+        if sum(len(chunks) for _, chunks in pending) >= EMBED_GROUP:
+            report.passages += _store(pending, index, embedder, settings)
+            bar.set_postfix(passages=report.passages)
+            pending = []
+    report.passages += _store(pending, index, embedder, settings)
+    bar.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store(pending: list[tuple[Document, list[Chunk]]], index: Index, embedder: Embedder,
+           settings: Settings) -> int:
+    texts = [embedding_text(doc, c) for doc, chunks in pending for c in chunks]
+    if not texts:
+        return 0
+    vectors = embedder.embed(texts, batch_size=settings.batch_size)
+    at = 0
+    for doc, chunks in pending:
+        index.put(doc, chunks, vectors[at : at + len(chunks)])
+        at += len(chunks)
+    return at
+
+
+def embedding_text(document: Document, chunk: Chunk) -> str:
+    """What the encoder sees for a passage; offsets always refer to chunk.text alone."""
+    # The title gives a sentence its subject ("He railed against..." is about the article's person).
+    return f"{document.title}: {chunk.text}"
+
+
+def lexical_for(index: Index, folder: Path) -> Lexical:
+    """The BM25 ranking of `index`, loaded from `folder` or rebuilt there when stale."""
+    fingerprint = index.fingerprint()
+    lexical = Lexical.load(folder, fingerprint)
+    if lexical is None:
+        lexical = Lexical.build(index.chunks())
+        lexical.save(folder, fingerprint)
+    return lexical
