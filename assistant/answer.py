@@ -159,14 +159,16 @@ def _prefix_match(a: str, b: str) -> bool:
 
 
 def _trim(chunk: Chunk, asked: list[tuple[str, str]]) -> tuple[int, int]:
-    """The clauses of a long sentence that have a question term, with one more on each side."""
+    """The shortest run of clauses of a long sentence that has all the question terms the
+    sentence has, with one more clause on each side (answers sit next to the words asked)."""
     clauses = [(chunk.start + m.start(), chunk.start + m.end()) for m in _CLAUSE.finditer(chunk.text)]
-    hits = [i for i, (s, e) in enumerate(clauses) if _matched(asked, chunk.text[s - chunk.start : e - chunk.start])]
-    if not hits:
+    has = [set(_matched(asked, chunk.text[s - chunk.start : e - chunk.start])) for s, e in clauses]
+    wanted = set().union(*has)
+    if not wanted:
         return chunk.start, chunk.end
-    first, last = max(hits[0] - 1, 0), min(hits[-1] + 1, len(clauses) - 1)
-    start, end = clauses[first][0], clauses[last][1]
+    runs = [(i, j) for i in range(len(clauses)) for j in range(i, len(clauses))
+            if set().union(*has[i : j + 1]) == wanted]
+    i, j = min(runs, key=lambda r: clauses[r[1]][1] - clauses[r[0]][0])
+    start, end = clauses[max(i - 1, 0)][0], clauses[min(j + 1, len(clauses) - 1)][1]
     text = chunk.text[start - chunk.start : end - chunk.start]
-    start += len(text) - len(text.lstrip())
-    end -= len(text) - len(text.rstrip(" ,;:—–"))
-    return start, end
+    return start + len(text) - len(text.lstrip()), end - (len(text) - len(text.rstrip(" ,;:—–")))
