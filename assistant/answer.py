@@ -8,6 +8,7 @@ paraphrase there (IDF-weighted coverage below Settings.min_support).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ _INSTRUCTION = re.compile(
     r"context|above|previous)\b|\b(system prompt|you are now|pretend (to be|you)|act as)\b",
     re.IGNORECASE,
 )
+_NAME = re.compile(r"\b[A-Z][\w'’-]*")
 _CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
 
 
@@ -83,20 +85,24 @@ class ExtractiveAnswerer:
         if not passages or not asked:
             return abstain(question)
         chosen = self._choose(asked, passages)
-        if self._support(asked, " ".join(self._context(c) for c in chosen)) < self.settings.min_support:
+        context = " ".join(self._context(c) for c in chosen)
+        named = _names(question, self.document(chosen[0].doc_id))
+        if self._support(asked, f"{context} {named}") < self.settings.min_support:
             return abstain(question)
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
         return self._cite(question, spans, chosen)
 
     def _choose(self, asked: list[tuple[str, str]], passages: Sequence[Passage]) -> list[Chunk]:
-        """The top passage, then any close runner-up that covers question terms it lacks."""
+        """The top passage, then any close runner-up that covers a weighty share of the question
+        terms it lacks."""
         best = passages[0]
+        weight = {t: self.lexical.idf(t) for _, t in asked}
         chosen, covered = [best.chunk], set(_matched(asked, self._context(best.chunk)))
         for p in passages[1:]:
             if len(chosen) >= self.settings.max_sentences or p.score < self.settings.runner_up * best.score:
                 break
             new = set(_matched(asked, p.chunk.text)) - covered
-            if new:
+            if sum(weight[t] for t in new) >= self.settings.runner_up_share * sum(weight.values()):
                 chosen.append(p.chunk)
                 covered |= new
         for c in list(chosen):
@@ -142,6 +148,13 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=" ".join(parts), citations=tuple(citations))
 
 
+def _names(question: str, document: Document | None) -> str:
+    """The names the question shares with the article: an article is about its people and
+    places, so its later sentences need not repeat them."""
+    names = [w for w in _NAME.findall(question)[1:]]
+    return " ".join(n for n in names if document and n in document.text)
+
+
 @lru_cache(maxsize=50_000)
 def _word_vector(embedder: Embedder, word: str) -> np.ndarray:
     return embedder.embed_query(word)
@@ -154,8 +167,15 @@ def _matched(asked: list[tuple[str, str]], text: str) -> list[str]:
 
 
 def _prefix_match(a: str, b: str) -> bool:
+    """Stems of one word family: one starts the other (russia/russian) or they part only near
+    the end (respond/respons)."""
     short, long = sorted((a, b), key=len)
-    return len(short) >= 4 and long.startswith(short)
+    if len(short) < 4:
+        return False
+    if long.startswith(short):
+        return True
+    shared = len(os.path.commonprefix((a, b)))
+    return shared >= 5 and shared >= 0.8 * len(short)
 
 
 def _trim(chunk: Chunk, asked: list[tuple[str, str]]) -> tuple[int, int]:

@@ -22,6 +22,7 @@ class Settings:
     min_support: float = 0.5  # IDF-weighted share of question terms the cited sentences must cover
     paraphrase_floor: float = 0.6  # word similarity that counts as a paraphrase ("worried"~"concerned")
     runner_up: float = 0.7  # a second sentence is cited only within this share of the best score
+    runner_up_share: float = 0.3  # ...and only if it adds this share of the question's term weight
     max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
     trim_chars: int = 200  # sentences longer than this are cut to the clauses that answer
     max_question_chars: int = 2000
