@@ -77,6 +77,7 @@ class ExtractiveAnswerer:
     def __init__(self, lexical: Lexical, embedder: Embedder, document: Callable[[str], Document | None],
                  settings: Settings):
         self.lexical, self.embedder, self.document, self.settings = lexical, embedder, document, settings
+        self._vectors: dict[str, np.ndarray] = {}
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         if _INSTRUCTION.search(question):
@@ -131,13 +132,18 @@ class ExtractiveAnswerer:
         return float(weights @ score / weights.sum())
 
     def _word_vectors(self, items: tuple[str, ...]) -> np.ndarray:
-        return np.stack([_word_vector(self.embedder, w) for w in items])
+        """Word embeddings, computed once per word in one batch for all the new ones."""
+        new = [w for w in items if w not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self.embedder.embed(new)))
+        return np.stack([self._vectors[w] for w in items])
 
     def _cite(self, question: str, spans: list[tuple[int, int]], chosen: list[Chunk]) -> Answer:
         citations, parts = [], []
         for (start, end), chunk in zip(spans, chosen):
             document = self.document(chunk.doc_id)
-            if document is None or not document.text[start:end].strip():
+            # The stored text is the authority: a passage that no longer matches it is not cited.
+            if document is None or document.text[chunk.start : chunk.end] != chunk.text:
                 continue
             n = len(citations) + 1
             quote = document.text[start:end]
@@ -153,11 +159,6 @@ def _names(question: str, document: Document | None) -> str:
     places, so its later sentences need not repeat them."""
     names = [w for w in _NAME.findall(question)[1:]]
     return " ".join(n for n in names if document and n in document.text)
-
-
-@lru_cache(maxsize=50_000)
-def _word_vector(embedder: Embedder, word: str) -> np.ndarray:
-    return embedder.embed_query(word)
 
 
 def _matched(asked: list[tuple[str, str]], text: str) -> list[str]:
