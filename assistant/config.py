@@ -24,7 +24,7 @@ class Settings:
     runner_up: float = 0.7  # a second sentence is cited only within this share of the best score
     runner_up_share: float = 0.3  # ...and only if it adds this share of the question's term weight
     max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
-    trim_chars: int = 200  # sentences longer than this are cut to the clauses that answer
+    trim_chars: int = 250  # sentences longer than this are cut to the clauses that answer
     max_question_chars: int = 2000
     batch_size: int = 64
 
