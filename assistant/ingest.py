@@ -44,7 +44,7 @@ def ingest(items: Iterable[Document | Skipped], index: Index, embedder: Embedder
     report = report or IngestReport()
     pending: list[tuple[Document, list[Chunk]]] = []
     started = time.perf_counter()
-    bar = tqdm(items, unit=" doc", disable=not progress, desc="ingest")
+    bar = tqdm(items, unit=" doc", disable=not progress, desc="ingest", delay=0.5)  # only if it lasts
     for item in bar:
         if isinstance(item, Skipped):
             report.skipped.append(item)
