@@ -36,22 +36,22 @@ class Searcher:
         self.index, self.lexical, self.embedder, self.settings = index, lexical, embedder, settings
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
-        k = k or self.settings.k
+        """The k best passages: the union of both rankings' top candidates, scored on both."""
         n = self.settings.candidates
         query_vector = self.embedder.embed_query(query)
-        lexical = self.lexical.scores(query)
-        dense = {c.id: (c, sim) for c, sim in self.index.nearest(query_vector, n)}
-        for row in np.argsort(-lexical)[:n]:
-            chunk = self.lexical.chunks[row]
-            if lexical[row] > 0 and chunk.id not in dense:
-                dense[chunk.id] = (chunk, None)
-        missing = [cid for cid, (_, sim) in dense.items() if sim is None]
-        for cid, vector in self.index.embeddings(missing).items():
-            dense[cid] = (dense[cid][0], float(vector @ query_vector))
-        rows = {cid: self.lexical.row_of(cid) for cid in dense}
-        candidates = [(c, sim, 0.0 if rows[c.id] is None else float(lexical[rows[c.id]]))
-                      for c, sim in dense.values() if sim is not None]
-        return sorted(self._mix(candidates), key=lambda p: -p.score)[:k]
+        bm25 = self.lexical.scores(query)
+        similarity = {c.id: (c, sim) for c, sim in self.index.nearest(query_vector, n)}
+        lexical_only = [self.lexical.chunks[row] for row in np.argsort(-bm25)[:n]
+                        if bm25[row] > 0 and self.lexical.chunks[row].id not in similarity]
+        vectors = self.index.embeddings([c.id for c in lexical_only])
+        for chunk in lexical_only:
+            if chunk.id in vectors:
+                similarity[chunk.id] = (chunk, float(vectors[chunk.id] @ query_vector))
+        candidates = []
+        for chunk, sim in similarity.values():
+            row = self.lexical.row_of(chunk.id)
+            candidates.append((chunk, sim, 0.0 if row is None else float(bm25[row])))
+        return sorted(self._mix(candidates), key=lambda p: -p.score)[: k or self.settings.k]
 
     def _mix(self, candidates: list[tuple[Chunk, float, float]]) -> list[Passage]:
         if not candidates:
