@@ -53,3 +53,10 @@ def test_to_dict_has_the_documented_keys_in_order(seeded):
     assert list(d) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
     assert d["mode"] == "extractive" and d["unsupported"] == []
     assert list(d["citations"][0]) == ["n", "source", "start", "end", "quote", "title"]
+
+
+def test_answer_text_is_nothing_but_its_quotes_and_markers(seeded):
+    for question in ("How did Bondarev deliver his resignation letter to the ambassador?",
+                     "Had Russian officials responded to Bondarev?"):
+        answer = seeded.ask(question)
+        assert answer.text == " ".join(f"{c.quote} [{c.n}]" for c in answer.citations)
