@@ -85,19 +85,21 @@ class ExtractiveAnswerer:
         asked = [(w, t) for w in dict.fromkeys(words(question)) for t in terms(w) if t not in FRAMING]
         if not passages or not asked:
             return abstain(question)
-        chosen = self._choose(asked, passages)
+        weight = {t: self.lexical.idf(t) for _, t in asked}
+        chosen = self._choose(asked, weight, passages)
+        documents = {c.doc_id: self.document(c.doc_id) for c in chosen}
         context = " ".join(self._context(c) for c in chosen)
-        named = _names(question, self.document(chosen[0].doc_id))
-        if self._support(asked, f"{context} {named}") < self.settings.min_support:
+        named = _names(question, documents[chosen[0].doc_id])
+        if self._support(asked, weight, f"{context} {named}") < self.settings.min_support:
             return abstain(question)
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
-        return self._cite(question, spans, chosen)
+        return self._cite(question, spans, chosen, documents)
 
-    def _choose(self, asked: list[tuple[str, str]], passages: Sequence[Passage]) -> list[Chunk]:
+    def _choose(self, asked: list[tuple[str, str]], weight: dict[str, float],
+                passages: Sequence[Passage]) -> list[Chunk]:
         """The top passage, then any close runner-up that covers a weighty share of the question
         terms it lacks."""
         best = passages[0]
-        weight = {t: self.lexical.idf(t) for _, t in asked}
         chosen, covered = [best.chunk], set(_matched(asked, self._context(best.chunk)))
         for p in passages[1:]:
             if len(chosen) >= self.settings.max_sentences or p.score < self.settings.runner_up * best.score:
@@ -118,10 +120,10 @@ class ExtractiveAnswerer:
         around = (self.lexical.neighbour(chunk, -1), chunk, self.lexical.neighbour(chunk, 1))
         return " ".join(c.text for c in around if c)
 
-    def _support(self, asked: list[tuple[str, str]], text: str) -> float:
+    def _support(self, asked: list[tuple[str, str]], weight: dict[str, float], text: str) -> float:
         """IDF-weighted share of the question's terms found in `text`, literally or paraphrased."""
         found = set(_matched(asked, text))
-        weights = np.array([self.lexical.idf(t) for _, t in asked])
+        weights = np.array([weight[t] for _, t in asked])
         score = np.array([1.0 if t in found else 0.0 for _, t in asked])
         missing = [i for i, (_, t) in enumerate(asked) if t not in found]
         candidates = sorted(set(words(text)))
@@ -138,10 +140,11 @@ class ExtractiveAnswerer:
             self._vectors.update(zip(new, self.embedder.embed(new)))
         return np.stack([self._vectors[w] for w in items])
 
-    def _cite(self, question: str, spans: list[tuple[int, int]], chosen: list[Chunk]) -> Answer:
+    def _cite(self, question: str, spans: list[tuple[int, int]], chosen: list[Chunk],
+              documents: dict[str, Document | None]) -> Answer:
         citations, parts = [], []
         for (start, end), chunk in zip(spans, chosen):
-            document = self.document(chunk.doc_id)
+            document = documents[chunk.doc_id]
             # The stored text is the authority: a passage that no longer matches it is not cited.
             if document is None or document.text[chunk.start : chunk.end] != chunk.text:
                 continue
