@@ -160,7 +160,7 @@ class ExtractiveAnswerer:
 def _names(question: str, document: Document | None) -> str:
     """The names the question shares with the article: an article is about its people and
     places, so its later sentences need not repeat them."""
-    names = [w for w in _NAME.findall(question)[1:]]
+    names = _NAME.findall(question)[1:]  # the first word is capitalised anyway
     return " ".join(n for n in names if document and n in document.text)
 
 

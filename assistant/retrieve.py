@@ -41,7 +41,8 @@ class Searcher:
         query_vector = self.embedder.embed_query(query)
         bm25 = self.lexical.scores(query)
         similarity = {c.id: (c, sim) for c, sim in self.index.nearest(query_vector, n)}
-        lexical_only = [self.lexical.chunks[row] for row in np.argsort(-bm25)[:n]
+        top = np.argpartition(-bm25, n)[:n] if len(bm25) > n else range(len(bm25))  # no full sort
+        lexical_only = [self.lexical.chunks[row] for row in top
                         if bm25[row] > 0 and self.lexical.chunks[row].id not in similarity]
         vectors = self.index.embeddings([c.id for c in lexical_only])
         for chunk in lexical_only:
