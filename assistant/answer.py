@@ -34,6 +34,10 @@ _INSTRUCTION = re.compile(
     r"context|above|previous)\b|\b(system prompt|you are now|pretend (to be|you)|act as)\b",
     re.IGNORECASE,
 )
+# Questions whose answer is a kind of value, not a word of the question: the words that ask for
+# it, and what a sentence that gives it looks like.
+_AGE = (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.IGNORECASE), frozenset(terms("old age")),
+        re.compile(r"\b[A-Z][\w'’-]+, \d{1,3},|\baged \d{1,3}\b|\b\d{1,3}-year-old\b|\b\d{1,3} years old\b"))
 _NAME = re.compile(r"\b[A-Z][\w'’-]*")
 _CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
 
@@ -83,6 +87,12 @@ class ExtractiveAnswerer:
         if _INSTRUCTION.search(question):
             return abstain(question, "the question asks to change instructions; only questions about the articles are answered")
         asked = [(w, t) for w in dict.fromkeys(words(question)) for t in terms(w) if t not in FRAMING]
+        asks_for, value_terms, value = _AGE
+        if asks_for.search(question):
+            asked = [(w, t) for w, t in asked if t not in value_terms]
+            # The value must sit in the sentence with the one it is about, not elsewhere in the article.
+            names = _NAME.findall(question)[1:]
+            passages = [p for p in passages if value.search(p.chunk.text) and all(n in p.chunk.text for n in names)]
         if not passages or not asked:
             return abstain(question)
         weight = {t: self.lexical.idf(t) for _, t in asked}

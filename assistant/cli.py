@@ -84,7 +84,9 @@ def _ask(args, settings: Settings) -> int:
 
 
 def _loop(assistant, as_json: bool) -> int:
+    """One conversation: each question is read in the light of the ones before it."""
     interactive = sys.stdin.isatty()
+    history: list[dict] = []
     while True:
         try:
             question = input("question> " if interactive else "")
@@ -93,9 +95,12 @@ def _loop(assistant, as_json: bool) -> int:
         if not question.strip():
             continue
         try:
-            _print_answer(assistant.ask(question), as_json)
+            answer = assistant.ask(question, history)
         except AssistantError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            continue
+        _print_answer(answer, as_json)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
 def _lines(path: str) -> list[str]:

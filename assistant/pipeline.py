@@ -9,7 +9,7 @@ The answer chain is a LangChain Runnable: {question, passages: PassageRetriever}
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from .answer import Answer, ExtractiveAnswerer
+from .chat import Turn, standalone, turns
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import AnswerError
@@ -76,10 +77,12 @@ class Assistant:
             self.lexical  # rebuilt and saved now, not on the first question
         return report
 
-    def ask(self, question: str) -> Answer:
-        """Answer from the articles with verbatim, cited sentences, or abstain."""
+    def ask(self, question: str, history: Sequence[Turn | dict] | None = None) -> Answer:
+        """Answer from the articles with verbatim, cited sentences, or abstain. `history` holds
+        the conversation so far (role and content per turn): a follow-up is read in its light."""
         question = _check(question, self.settings.max_question_chars)
-        return self.chain.invoke(question)
+        query = standalone(question, turns(history))
+        return replace(self.chain.invoke(query), question=question)
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()

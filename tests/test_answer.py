@@ -28,6 +28,11 @@ def test_quoted_question_brings_its_answer(seeded):
     assert "I must be concerned about it" in answer.text
 
 
+def test_age_is_answered_by_the_sentence_that_gives_it_beside_the_name(seeded):
+    assert "Boris Bondarev, 41," in seeded.ask("How old is Bondarev?").text
+    assert seeded.ask("How old is Lavrov?").abstained  # the article names him, but not his age
+
+
 @pytest.mark.parametrize("question", [
     "How many children does Bondarev have?",
     "What is the capital of Cambodia?",

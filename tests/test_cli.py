@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -24,6 +25,13 @@ def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
     assert [d["question"] for d in lines] == ["When was the letter delivered?", "What is the capital of Cambodia?"]
     assert list(lines[0]) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
     assert lines[1]["abstained"] is True and lines[1]["citations"] == []
+
+
+def test_questions_from_stdin_are_one_conversation(seeded_index, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("Why did Boris Bondarev resign?\nHow old is he?\n"))
+    assert main(["ask", "--index", str(seeded_index), "--json"]) == 0
+    follow_up = json.loads(capsys.readouterr().out.splitlines()[1])
+    assert follow_up["question"] == "How old is he?" and "Bondarev, 41," in follow_up["answer"]
 
 
 def test_eval_prints_the_figures(seeded_index, capsys):
