@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import SourceError
 
-SUPPORTED = (".txt", ".md")
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf")
 TITLE_CHARS = 80
 
 
@@ -54,6 +55,18 @@ def document_from_text(doc_id: str, text: str, title: str | None = None) -> Docu
     return Document(id=doc_id, path="", title=title or make_title(text), text=text)
 
 
+def document_from_bytes(doc_id: str, data: bytes) -> Document:
+    """A Document from a file's bytes, read by the type its id ends with; the text is what the
+    format carries as reading text (the article of an HTML page, the text layer of a PDF)."""
+    kind = Path(doc_id).suffix.lower()
+    if kind not in SUPPORTED:
+        raise SourceError(f"{doc_id}: unsupported file type {kind or '(none)'!r} (use {', '.join(SUPPORTED)})")
+    if not data.strip():
+        raise SourceError(f"{doc_id}: empty file")
+    title, text = {".pdf": _pdf, ".html": _html, ".htm": _html}.get(kind, _plain)(doc_id, data)
+    return document_from_text(doc_id, text, title)
+
+
 def make_title(text: str) -> str:
     """The first line, cut at a word boundary to TITLE_CHARS; a label, never a quote."""
     line = text.strip().splitlines()[0].strip()
@@ -66,17 +79,47 @@ def _load_file(path: Path, doc_id: str) -> Document | Skipped:
     if path.suffix.lower() not in SUPPORTED:
         return Skipped(str(path), f"unsupported file type {path.suffix or '(none)'!r}")
     try:
-        text = _read_text(path)
-        return document_from_text(doc_id, text) if text.strip() else Skipped(str(path), "empty file")
-    except (OSError, SourceError) as exc:
-        return Skipped(str(path), str(exc).removeprefix(f"{path}: "))
+        return replace(document_from_bytes(doc_id, path.read_bytes()), path=str(path))
+    except OSError as exc:
+        return Skipped(str(path), f"cannot read ({exc.strerror or exc})")
+    except SourceError as exc:
+        return Skipped(str(path), str(exc).removeprefix(f"{doc_id}: "))
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def _plain(doc_id: str, data: bytes) -> tuple[None, str]:
     if b"\x00" in data:
-        raise SourceError(f"{path}: binary data, not text")
+        raise SourceError(f"{doc_id}: binary data, not text")
     try:
-        return data.decode("utf-8-sig")
+        return None, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        raise SourceError(f"{doc_id}: not UTF-8 text (byte {exc.start})") from exc
+
+
+def _html(doc_id: str, data: bytes) -> tuple[str | None, str]:
+    """The article of a web page, without its navigation, scripts, styles and footers."""
+    import trafilatura  # only when a page is read
+
+    text = trafilatura.extract(data, include_comments=False, include_tables=False)
+    if not text or not text.strip():
+        raise SourceError(f"{doc_id}: no article text found in the page")
+    metadata = trafilatura.extract_metadata(data)
+    return (metadata.title if metadata else None), text
+
+
+def _pdf(doc_id: str, data: bytes) -> tuple[str | None, str]:
+    """The text layer of a PDF, pages separated by a blank line."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise SourceError(f"{doc_id}: encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PyPdfError, ValueError, KeyError, OSError) as exc:
+        raise SourceError(f"{doc_id}: unreadable PDF ({exc})") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise SourceError(f"{doc_id}: no extractable text (scanned?)")
+    return title or None, text
