@@ -14,9 +14,12 @@ $(BIN)/assistant: pyproject.toml
 
 install: $(BIN)/assistant
 
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
 run: install
 	@if [ ! -f $(INDEX)/chroma.sqlite3 ]; then $(BIN)/assistant ingest seeds --index $(INDEX); fi
-	$(BIN)/assistant ask --index $(INDEX)
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/assistant serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

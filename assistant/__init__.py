@@ -3,7 +3,7 @@
 from .answer import Answer, Citation
 from .chunking import Chunk
 from .config import Settings
-from .errors import AnswerError, AssistantError, ConfigError, IndexMissingError, SourceError
+from .errors import AnswerError, AssistantError, ConfigError, IndexMissingError, LimitError, SourceError
 from .pipeline import Assistant
 from .retrieve import Passage, PassageRetriever
 from .sources import Document
@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "Document",
     "IndexMissingError",
+    "LimitError",
     "Passage",
     "PassageRetriever",
     "Settings",

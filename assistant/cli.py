@@ -1,4 +1,4 @@
-"""The command line: `assistant ingest | ask | eval | documents`, a thin layer over Assistant."""
+"""The command line: `assistant ingest | ask | eval | documents | serve`, a thin layer over Assistant."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", metavar="QUESTIONS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the totals and results as JSON")
     command("documents", _documents, "list the articles in the index")
+    serve = command("serve", _serve, "serve the web chat at / and the JSON API at /api")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=7860)
     return parser
 
 
@@ -151,6 +154,20 @@ def _eval(args, settings: Settings) -> int:
 def _documents(args, settings: Settings) -> int:
     for d in _assistant(settings).documents():
         print(f"{d.id}\t{d.passages} passages\t{d.chars} chars\t{d.title}")
+    return 0
+
+
+def _serve(args, settings: Settings) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .ui import mount
+
+    assistant = _assistant(settings)
+    assistant.warm()
+    app = mount(create_app(assistant), assistant)
+    print(f"serving {settings.index} on http://{args.host}:{args.port} (API under /api)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -26,6 +26,9 @@ class Settings:
     max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
     trim_chars: int = 250  # sentences longer than this are cut to the clauses that answer
     max_question_chars: int = 2000
+    max_file_bytes: int = 20_000_000  # larger files and uploads are refused
+    api_token: str | None = None  # when set, /api requests need "Authorization: Bearer <token>"
+    cors_origins: str | None = None  # comma-separated origins allowed to call /api from a browser
     batch_size: int = 64
 
     @classmethod

@@ -4,7 +4,8 @@
     ├── ConfigError        a setting or flag that cannot work
     ├── SourceError        a file or text that cannot be read as an article
     ├── IndexMissingError  no index where one was expected
-    └── AnswerError        a question that cannot be asked (empty, too long)
+    ├── AnswerError        a question that cannot be asked (empty, malformed history)
+    └── LimitError         an input over a configured limit (a question, an upload)
 """
 
 
@@ -25,4 +26,8 @@ class IndexMissingError(AssistantError):
 
 
 class AnswerError(AssistantError):
+    pass
+
+
+class LimitError(AssistantError):
     pass

@@ -9,31 +9,38 @@ The answer chain is a LangChain Runnable: {question, passages: PassageRetriever}
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import ConfigurableField, Runnable, RunnableLambda, RunnablePassthrough
 
 from .answer import Answer, ExtractiveAnswerer
 from .chat import Turn, standalone, turns
 from .config import Settings
 from .embeddings import Embedder, get_embedder
-from .errors import AnswerError
+from .errors import AnswerError, LimitError
 from .index import DocumentInfo, Index
 from .ingest import IngestReport, ingest, lexical_for
 from .lexical import Lexical
 from .retrieve import PassageRetriever, Searcher, from_lc_document
-from .sources import Document, load
+from .sources import Document, document_from_bytes, document_from_text, load
 
 LEXICAL_DIR = "lexical"
+MAX_K = 100
 
 
 class Assistant:
+    """Safe to share between threads: answers read a consistent set of index parts while
+    writes (ingest, remove) take turns and swap in the rebuilt parts when done."""
+
     def __init__(self, index: str | Path | None = None, settings: Settings | None = None):
         settings = settings or Settings.from_env()
         self.settings = replace(settings, index=Path(index)) if index is not None else settings
+        self._writing = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -55,34 +62,77 @@ class Assistant:
     @cached_property
     def chain(self) -> Runnable:
         answerer = ExtractiveAnswerer(self.lexical, self.embedder, self.index.document, self.settings)
-        passages = self.retriever | RunnableLambda(lambda docs: [from_lc_document(d) for d in docs])
+        retriever = self.retriever.configurable_fields(k=ConfigurableField(id="k", name="passages retrieved"))
+        passages = retriever | RunnableLambda(lambda docs: [from_lc_document(d) for d in docs])
         return {"question": RunnablePassthrough(), "passages": passages} | RunnableLambda(
             lambda x: answerer.answer(x["question"], x["passages"]))
+
+    def warm(self) -> None:
+        """Load the model and the index parts now, so that the first question is fast."""
+        self.chain
+        self.embedder.embed_query("warm up")
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Add or update the articles under `paths`; unchanged ones are left as they are."""
         return self._ingest(load(paths), progress)
 
     def add_documents(self, documents: Iterable[Document]) -> IngestReport:
-        """Add Documents built elsewhere (pasted text, uploads)."""
+        """Add Documents built elsewhere."""
         return self._ingest(documents, progress=False)
 
-    def _ingest(self, items: Iterable, progress: bool) -> IngestReport:
-        if "index" not in self.__dict__:
-            self.index = Index(self.settings, create=True)
-        report = ingest(items, self.index, self.embedder, self.settings, progress=progress)
-        if report.changed or not (self.settings.index / LEXICAL_DIR).exists():
-            for name in ("lexical", "retriever", "chain"):
-                self.__dict__.pop(name, None)
-            self.lexical  # rebuilt and saved now, not on the first question
-        return report
+    def add_file(self, name: str, data: bytes) -> Document:
+        """Add an uploaded file (.txt, .md, .html, .pdf), named by its file name."""
+        name = Path(name).name
+        if len(data) > self.settings.max_file_bytes:
+            raise LimitError(f"{name}: {len(data):,} bytes, over the limit of {self.settings.max_file_bytes:,}")
+        document = document_from_bytes(name, data)
+        self.add_documents([document])
+        return document
 
-    def ask(self, question: str, history: Sequence[Turn | dict] | None = None) -> Answer:
+    def add_text(self, text: str, title: str | None = None, doc_id: str | None = None) -> Document:
+        """Add pasted text; its id is `doc_id` or made from the title and the text."""
+        document = document_from_text(doc_id or "pasted", text, title and title.strip())
+        if len(text.encode("utf-8")) > self.settings.max_file_bytes:
+            raise LimitError(f"{document.id}: text over the limit of {self.settings.max_file_bytes:,} bytes")
+        if not doc_id:
+            slug = re.sub(r"\W+", "-", document.title.lower()).strip("-")[:60]
+            document = replace(document, id=f"{slug}-{document.version[:6]}")
+        self.add_documents([document])
+        return document
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove an article and its passages; False when the index has no such article."""
+        with self._writing:
+            removed = self.index.remove(doc_id)
+            if removed:
+                self._refresh()
+            return removed
+
+    def _ingest(self, items: Iterable, progress: bool) -> IngestReport:
+        with self._writing:
+            if "index" not in self.__dict__:
+                self.index = Index(self.settings, create=True)
+            report = ingest(items, self.index, self.embedder, self.settings, progress=progress)
+            if report.changed or not (self.settings.index / LEXICAL_DIR).exists():
+                self._refresh()
+            return report
+
+    def _refresh(self) -> None:
+        """Rebuild the lexical index now (not on the first question), then swap it in."""
+        self.lexical = lexical_for(self.index, self.settings.index / LEXICAL_DIR)
+        for name in ("retriever", "chain"):
+            self.__dict__.pop(name, None)
+
+    def ask(self, question: str, history: Sequence[Turn | dict] | None = None, k: int | None = None) -> Answer:
         """Answer from the articles with verbatim, cited sentences, or abstain. `history` holds
-        the conversation so far (role and content per turn): a follow-up is read in its light."""
+        the conversation so far (role and content per turn): a follow-up is read in its light.
+        `k` overrides the number of passages retrieved."""
         question = _check(question, self.settings.max_question_chars)
+        if k is not None and not 1 <= k <= MAX_K:
+            raise AnswerError(f"k={k}: expected 1 to {MAX_K} passages")
         query = standalone(question, turns(history))
-        return replace(self.chain.invoke(query), question=question)
+        config = {"configurable": {"k": k}} if k else None
+        return replace(self.chain.invoke(query, config=config), question=question)
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()
@@ -95,5 +145,5 @@ def _check(question: str, limit: int) -> str:
     if not isinstance(question, str) or not question.strip():
         raise AnswerError("empty question: ask something about the articles")
     if len(question) > limit:
-        raise AnswerError(f"question of {len(question)} characters: the limit is {limit}")
+        raise LimitError(f"question of {len(question)} characters: the limit is {limit}")
     return question.strip()

@@ -1,7 +1,13 @@
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant import Assistant, Settings
@@ -43,3 +49,44 @@ def seed_copy(tmp_path) -> Path:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(index=tmp_path / "index")
+
+
+@contextmanager
+def serving(index: Path, **env: str):
+    """A real `assistant serve` on a free loopback port, owning `index`; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environ = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env}
+    log = open(index.parent / f"serve-{port}.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--index", str(index),
+                                "--port", str(port)], env=environ, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url, process, index.parent / f"serve-{port}.log")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(f"{url}/openapi.json", timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    raise RuntimeError(f"server not up after {seconds} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server_index(seeded_index, tmp_path_factory) -> Path:
+    """A copy of the seeded index for a server process to own (one process per index)."""
+    copy = tmp_path_factory.mktemp("served") / "index"
+    shutil.copytree(seeded_index, copy)
+    return copy

@@ -1,0 +1,201 @@
+"""The web chat (Gradio, mounted at / on the API's FastAPI app).
+
+Ask, follow up, click a marker or a citation to see the article with the quoted span highlighted;
+list the articles, upload or paste one. Every text from a question or an article is escaped before
+it is rendered: markup in them shows as text, it never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import gradio as gr
+from fastapi import FastAPI
+
+from .answer import Answer
+from .errors import AssistantError
+from .pipeline import Assistant
+from .sources import SUPPORTED
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+EMPTY_PANEL = "<p class='hint'>Click a marker such as [1] or a citation to see the quote in its article.</p>"
+# Markers are links to #cite-TURN-N; a click on one clicks the hidden #marker button, whose event
+# reads the marker back (MARKER_JS) and shows that citation.
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  window.citedMarker = link.getAttribute("href").slice(6);
+  document.querySelector("#marker").click();
+}, true);
+</script>"""
+MARKER_JS = "(_, answers) => [window.citedMarker, answers]"
+CSS = """
+#article .text { white-space: pre-wrap; max-height: 70vh; overflow-y: auto; line-height: 1.5; }
+#article mark { background: #ffe066; padding: 0 2px; }
+#article .meta, #article .hint { color: #666; font-size: 0.9em; }
+"""
+SCROLL = "() => { setTimeout(() => document.querySelector('#article mark')?.scrollIntoView({block: 'center'}), 50); }"
+# Fonts the machine has: the page must not reach out to a font CDN.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
+def mount(app: FastAPI, assistant: Assistant) -> FastAPI:
+    """Mount the web chat for `assistant` at / on `app`."""
+    return gr.mount_gradio_app(app, build(assistant), path="/", head=HEAD, css=CSS, theme=THEME,
+                               footer_links=[], max_file_size=assistant.settings.max_file_bytes)
+
+
+def build(assistant: Assistant) -> gr.Blocks:
+    with gr.Blocks(title="Source-grounded assistant", analytics_enabled=False) as blocks:
+        turns = gr.State([])  # the conversation as plain text, for follow-ups
+        cited = gr.State([])  # per answer: its citations as dicts
+        gr.Markdown("### Ask the articles\nEvery answer quotes its sources; click a marker to check the quote "
+                    "in its article. Where the articles are silent, the assistant says so.")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(elem_id="chat", height=480, feedback_options=None, buttons=[],
+                                      placeholder="Ask a question about the loaded articles.")
+                    question = gr.Textbox(elem_id="question", show_label=False, submit_btn=True,
+                                          placeholder="Ask about the articles, then follow up…")
+                    citations = gr.Radio(elem_id="citations", label="Citations: click one to see it in its article",
+                                         choices=[])
+                    plain = gr.Textbox(elem_id="plain", label="Answer with citations, as plain text",
+                                       buttons=["copy"], interactive=False, lines=3)
+                    restart = gr.Button("New conversation", elem_id="new", size="sm")
+                with gr.Column(scale=2):
+                    article = gr.HTML(EMPTY_PANEL, elem_id="article", js_on_load=None)
+            marker = gr.Button(elem_id="marker", visible="hidden")
+            clicked_marker = gr.Textbox(visible="hidden")  # carries the marker from MARKER_JS
+        with gr.Tab("Articles"):
+            listing = gr.Dataframe(_listing(assistant), headers=["Title", "Id", "Passages", "Characters"],
+                                   elem_id="listing", interactive=False)
+            status = gr.Markdown(elem_id="status")
+            with gr.Row():
+                upload = gr.File(label=f"Upload an article ({', '.join(SUPPORTED)})", file_types=list(SUPPORTED),
+                                 elem_id="upload")
+                with gr.Column():
+                    title = gr.Textbox(label="Or paste: title", elem_id="paste-title")
+                    text = gr.Textbox(label="Text", lines=6, elem_id="paste-text")
+                    paste = gr.Button("Add pasted text", elem_id="paste")
+
+        def respond(asked: str, messages: list, history: list, answers: list):
+            if not asked.strip():
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            try:
+                answer = assistant.ask(asked, history)
+            except AssistantError as exc:
+                reply = f"⚠ {_escape(str(exc))}"
+                return "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip()
+            turn = len(answers)
+            messages = messages + _exchange(asked, _render(answer, turn))
+            history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
+            answers = answers + [[_cite_dict(c) for c in answer.citations]]
+            return "", messages, history, answers, _choices(answers, turn), _plain(answer)
+
+        def show(choice: str | None, answers: list) -> str:
+            if not choice:
+                return EMPTY_PANEL
+            turn, n = (int(x) for x in choice.split("-")[:2])
+            if turn >= len(answers) or not 1 <= n <= len(answers[turn]):
+                return EMPTY_PANEL
+            return _article(assistant, answers[turn][n - 1])
+
+        def clicked(choice: str, answers: list):
+            return _choices(answers, int(choice.split("-")[0]), choice), show(choice, answers)
+
+        def add_file(path: str | None):
+            if not path:
+                return gr.skip(), "Choose a file first.", None
+            # The file box is emptied either way, ready for the next file.
+            return *_added(assistant, lambda: assistant.add_file(Path(path).name, Path(path).read_bytes())), None
+
+        def add_text(heading: str, body: str):
+            return _added(assistant, lambda: assistant.add_text(body, heading or None))
+
+        outputs = [question, chat, turns, cited, citations, plain]
+        question.submit(respond, [question, chat, turns, cited], outputs)
+        citations.input(show, [citations, cited], article).then(None, js=SCROLL)
+        marker.click(clicked, [clicked_marker, cited], [citations, article], js=MARKER_JS).then(None, js=SCROLL)
+        restart.click(lambda: ("", [], [], [], gr.update(choices=[], value=None), "", EMPTY_PANEL),
+                      None, outputs + [article])
+        upload.upload(add_file, upload, [listing, status, upload])
+        paste.click(add_text, [title, text], [listing, status])
+    return blocks
+
+
+def _exchange(asked: str, reply: str) -> list[dict]:
+    return [{"role": "user", "content": _escape(asked)}, {"role": "assistant", "content": reply}]
+
+
+def _escape(text: str) -> str:
+    """Text shown as text: HTML escaped, Markdown punctuation neutralised."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _render(answer: Answer, turn: int) -> str:
+    """The answer as chat Markdown: its markers and a numbered citation list, as links."""
+    parts = _MARKER.split(answer.text)
+    body = "".join(_escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
+    lines = [body]
+    if answer.notice:
+        lines.append(f"*{_escape(answer.notice)}*")
+    for c in answer.citations:
+        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**: “{_escape(c.quote)}”")
+    return "\n\n".join(lines)
+
+
+def _link(turn: int, n: int) -> str:
+    return f"[\\[{n}\\]](#cite-{turn}-{n})"
+
+
+def _plain(answer: Answer) -> str:
+    """The answer and its citations as plain text, for pasting into a draft."""
+    lines = [answer.text]
+    lines += [f"[{c.n}] {c.title} ({c.source}, characters {c.start}-{c.end}): \"{c.quote}\"" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def _cite_dict(citation) -> dict:
+    return {"n": citation.n, "source": citation.source, "start": citation.start, "end": citation.end,
+            "quote": citation.quote, "title": citation.title}
+
+
+def _choices(answers: list, turn: int, value: str | None = None):
+    labels = [(f"[{c['n']}] {c['title']}: “{_shorten(c['quote'])}”", f"{turn}-{c['n']}") for c in answers[turn]]
+    return gr.update(choices=labels, value=value)
+
+
+def _shorten(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _article(assistant: Assistant, citation: dict) -> str:
+    """The whole article, escaped, with the cited span marked."""
+    document = assistant.document(citation["source"])
+    if document is None:
+        return f"<p class='hint'>{html.escape(citation['source'])} is no longer in the index.</p>"
+    text, start, end = document.text, citation["start"], citation["end"]
+    return (f"<h3>{html.escape(document.title)}</h3>"
+            f"<p class='meta'>{html.escape(document.id)} · characters {start}–{end}</p>"
+            f"<div class='text'>{html.escape(text[:start])}<mark>{html.escape(text[start:end])}</mark>"
+            f"{html.escape(text[end:])}</div>")
+
+
+def _listing(assistant: Assistant) -> list[list]:
+    return [[d.title, d.id, d.passages, d.chars] for d in assistant.documents()]
+
+
+def _added(assistant: Assistant, add) -> tuple:
+    try:
+        document = add()
+    except AssistantError as exc:
+        return gr.skip(), f"⚠ {_escape(str(exc))}"
+    return _listing(assistant), f"Added **{_escape(document.title)}** ({_escape(document.id)}): ask about it now."

@@ -1,0 +1,133 @@
+"""The web chat in a real browser: Debian's Chromium driven by Playwright, against a real server."""
+
+import time
+
+import httpx
+import pytest
+
+from .conftest import ROOT, serving
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = ROOT / "bench" / "results" / "web-chat.png"
+QUESTION = "Which foreign minister did Bondarev single out?"
+HOSTILE = '<img src=x onerror="window.hostile = 1">'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def chat(browser, server_index):
+    """The chat page, with every request that would leave the machine blocked and recorded."""
+    with serving(server_index) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.outside = []
+
+        def only_local(route):
+            if route.request.url.startswith(url):
+                return route.continue_()
+            page.outside.append(route.request.url)
+            return route.abort()
+
+        page.route("**/*", only_local)
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        page.url_base = url
+        yield page
+        page.close()
+
+
+BOT = "#chat [data-testid='bot']"
+ANSWERED = f"""n => {{
+    const bots = document.querySelectorAll("{BOT}");
+    return bots.length > n && !bots[bots.length - 1].innerText.includes("Loading content");
+}}"""
+
+
+def ask(page, question: str) -> str:
+    """Ask and return the answer's text once it is on screen."""
+    before = page.locator(BOT).count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(ANSWERED, arg=before)
+    return page.locator(BOT).last.inner_text()
+
+
+def test_answer_with_markers_and_the_cited_span_highlighted(chat):
+    started = time.monotonic()
+    answer = ask(chat, QUESTION)
+    print(f"\nanswer on screen {time.monotonic() - started:.2f} s after Enter")
+    assert "Lavrov" in answer and "[1]" in answer
+    quote = first_quote(chat, QUESTION)
+    chat.locator("#chat a[href^='#cite-']").last.click()
+    chat.wait_for_selector("#article mark")
+    assert chat.inner_text("#article mark") == quote
+    assert f"\"{quote}\"" in chat.input_value("#plain textarea")  # the copyable plain text
+
+
+def test_citation_list_and_earlier_markers_show_their_own_span(chat):
+    later = "When was the letter delivered?"
+    ask(chat, later)
+    chat.locator("#citations label").first.click()
+    chat.wait_for_function("q => document.querySelector('#article mark')?.innerText === q", arg=first_quote(chat, later))
+    chat.locator("#chat a[href='#cite-0-1']").first.click()  # the first answer's marker
+    chat.wait_for_function("q => document.querySelector('#article mark')?.innerText === q", arg=first_quote(chat, QUESTION))
+
+
+def first_quote(page, question: str) -> str:
+    return httpx.post(f"{page.url_base}/api/ask", json={"question": question}).json()["citations"][0]["quote"]
+
+
+def test_follow_up_is_read_in_the_conversation(chat):
+    ask(chat, "Why did Boris Bondarev resign?")
+    assert "Bondarev, 41," in ask(chat, "How old is he?")
+
+
+def test_markup_in_a_question_is_shown_as_text_and_never_runs(chat):
+    ask(chat, HOSTILE)
+    assert chat.evaluate("window.hostile") is None
+    assert HOSTILE in chat.locator("#chat [data-testid='user']").last.inner_text()
+
+
+def test_uploaded_article_is_listed_and_answerable(chat, tmp_path):
+    article = tmp_path / "harbour.txt"
+    article.write_text("Harbour reopens\n\nThe harbour of Porto Lindo reopened on Tuesday after a storm closed "
+                       f"it for nine days. A sign at the gate read {HOSTILE} in chalk.", encoding="utf-8")
+    chat.get_by_role("tab", name="Articles").click()
+    chat.locator("#upload input[type=file]").set_input_files(str(article))
+    chat.wait_for_selector("#status :text('Added')")
+    assert "harbour.txt" in chat.inner_text("#listing")
+    chat.get_by_role("tab", name="Chat").click()
+    answer = ask(chat, "How long was the harbour of Porto Lindo closed?")
+    assert "nine days" in answer
+    chat.locator("#citations label").first.click()
+    chat.wait_for_function("() => document.querySelector('#article mark')?.innerText.includes('nine days')")
+    assert HOSTILE in chat.inner_text("#article") and chat.evaluate("window.hostile") is None
+
+
+def test_bad_upload_gets_a_clear_message(chat, tmp_path):
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 truncated")
+    chat.get_by_role("tab", name="Articles").click()
+    chat.locator("#upload input[type=file]").set_input_files(str(bad))
+    chat.wait_for_selector("#status :text('scan.pdf')")
+    assert "unreadable PDF" in chat.inner_text("#status")
+    chat.get_by_role("tab", name="Chat").click()
+
+
+def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat):
+    ask(chat, "Why did Boris Bondarev resign?")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    chat.locator("#citations label").first.click()
+    chat.wait_for_selector("#article mark")
+    chat.screenshot(path=str(SCREENSHOT), full_page=True)
+    chat.click("#new")
+    chat.wait_for_function(f"() => !document.querySelector(\"{BOT}\")")
+    assert "The articles do not say" in ask(chat, "How old is he?")
+    assert chat.outside == []
