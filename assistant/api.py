@@ -21,10 +21,6 @@ from .pipeline import MAX_K, Assistant
 
 log = logging.getLogger("assistant.api")
 STATUS = {LimitError: 413, IndexMissingError: 503}
-UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/NewDocument"}},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}}}}}}}
 
 
 class Turn(BaseModel):
@@ -76,6 +72,13 @@ class NewDocument(BaseModel):
     text: str
     title: str | None = None
     id: str | None = Field(None, min_length=1, max_length=200)
+
+
+# POST /api/documents takes JSON (NewDocument) or a multipart file: documented by hand, as one route.
+UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": NewDocument.model_json_schema()},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}}
 
 
 class Removed(BaseModel):

@@ -1,3 +1,8 @@
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -101,6 +106,20 @@ def test_bad_input_is_a_4xx_with_a_json_error(api, method, path, kwargs, status,
     assert "Traceback" not in response.text
 
 
+def test_answers_go_on_while_an_article_is_ingested(api):
+    long_text = "Archive piece\n\n" + " ".join(f"Report {i} says the river rose by {i} centimetres." for i in range(400))
+    long_text += " The flood gauge at Tirlo was painted blue in 1987."
+    with ThreadPoolExecutor(4) as pool:
+        adding = pool.submit(api.post, "/api/documents", json={"text": long_text, "id": "river"})
+        asks = [pool.submit(api.post, "/api/ask", json={"question": "Which foreign minister did Bondarev single out?"})
+                for _ in range(8)]
+        assert all("Lavrov" in _ok(a.result())["answer"] for a in asks)
+        assert _ok(adding.result(), 201)["id"] == "river"
+    answer = _ok(api.post("/api/ask", json={"question": "When was the flood gauge at Tirlo painted blue?"}))
+    assert "1987" in answer["answer"]
+    _ok(api.delete("/api/documents/river"))
+
+
 def test_no_cors_unless_configured(api):
     response = api.options("/api/ask", headers={"Origin": "http://elsewhere.example",
                                                 "Access-Control-Request-Method": "POST"})
@@ -118,3 +137,14 @@ def test_token_guards_the_api_but_not_the_web_chat(seeded_index, tmp_path):
         assert "error" in httpx.get(f"{url}/api/documents").json()
         assert httpx.get(f"{url}/api/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert httpx.get(f"{url}/").status_code == 200
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_break(api):
+    """Property-based requests from /openapi.json, bounded in examples and time (runs last: it adds
+    documents)."""
+    run = subprocess.run([str(Path(sys.executable).parent / "st"), "run", f"{api.base_url}/openapi.json",
+                          "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,"
+                          "content_type_conformance", "--max-examples", "10", "--max-time", "60", "--seed", "1",
+                          "--generation-database", "none"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "passed" in run.stdout
