@@ -50,6 +50,10 @@ class Citation:
     end: int
     quote: str  # == document.text[start:end], checked before it is returned
     title: str
+    version: str  # the content hash of the text the offsets point into
+    outlet: str | None = None
+    date: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,8 @@ class ExtractiveAnswerer:
                 continue
             n = len(citations) + 1
             quote = document.text[start:end]
-            citations.append(Citation(n, document.id, start, end, quote, document.title))
+            citations.append(Citation(n, document.id, start, end, quote, document.title, document.version,
+                                      document.outlet, document.date, document.url))
             parts.append(f"{quote} [{n}]")
         if not citations:
             return abstain(question)

@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import AnswerError, AssistantError, IndexMissingError, LimitError, SourceError
+from .errors import AnswerError, AssistantError, IndexBusyError, IndexMissingError, LimitError, SourceError
 from .pipeline import MAX_K, Assistant
+from .sources import Document
 
 log = logging.getLogger("assistant.api")
-STATUS = {LimitError: 413, IndexMissingError: 503}
+STATUS = {LimitError: 413, IndexMissingError: 503, IndexBusyError: 409}
 
 
 class Turn(BaseModel):
@@ -42,6 +43,10 @@ class CitationOut(BaseModel):
     end: int
     quote: str
     title: str
+    version: str
+    outlet: str | None
+    date: str | None
+    url: str | None
 
 
 class AnswerOut(BaseModel):
@@ -59,12 +64,17 @@ class DocumentOut(BaseModel):
     title: str
     chars: int
     passages: int
+    versions: int
 
 
 class DocumentText(BaseModel):
     id: str
     title: str
     text: str
+    version: str
+    outlet: str | None
+    date: str | None
+    url: str | None
 
 
 class NewDocument(BaseModel):
@@ -124,15 +134,16 @@ def _router() -> APIRouter:
 
     @router.get("/documents", response_model=list[DocumentOut])
     def documents(request: Request) -> list[dict]:
-        return [{"id": d.id, "title": d.title, "chars": d.chars, "passages": d.passages}
+        return [{"id": d.id, "title": d.title, "chars": d.chars, "passages": d.passages, "versions": d.versions}
                 for d in _assistant(request).documents()]
 
     @router.get("/documents/{doc_id:path}", response_model=DocumentText)
-    def document(doc_id: str, request: Request) -> dict:
-        found = _assistant(request).document(doc_id)
+    def document(doc_id: str, request: Request, version: str | None = None) -> dict:
+        """The text citations point into; `version` (a citation's) gives an earlier text."""
+        found = _assistant(request).document(doc_id, version)
         if found is None:
-            raise HTTPException(404, f"no document {doc_id!r} in the index")
-        return {"id": found.id, "title": found.title, "text": found.text}
+            raise HTTPException(404, f"no document {doc_id!r}{f' at version {version!r}' if version else ''} in the index")
+        return _document(found)
 
     @router.post("/documents", response_model=DocumentText, status_code=201, openapi_extra=UPLOAD_SCHEMA)
     async def add(request: Request) -> dict:
@@ -146,7 +157,7 @@ def _router() -> APIRouter:
         else:
             body = _parse(NewDocument, await _json(request))
             added = await run_in_threadpool(assistant.add_text, body.text, body.title, body.id)
-        return {"id": added.id, "title": added.title, "text": added.text}
+        return _document(added)
 
     @router.delete("/documents/{doc_id:path}", response_model=Removed)
     def remove(doc_id: str, request: Request) -> dict:
@@ -165,6 +176,11 @@ def _router() -> APIRouter:
 
 def _assistant(request: Request) -> Assistant:
     return request.app.state.assistant
+
+
+def _document(document: Document) -> dict:
+    return {"id": document.id, "title": document.title, "text": document.text, "version": document.version,
+            "outlet": document.outlet, "date": document.date, "url": document.url}
 
 
 def _authorised(request: Request) -> None:

@@ -1,4 +1,4 @@
-"""The command line: `assistant ingest | ask | eval | documents | serve`, a thin layer over Assistant."""
+"""The command line: `assistant ingest | ask | eval | documents | remove | serve`, a thin layer over Assistant."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = command("eval", _eval, "score a test question set (JSONL)")
     evaluate.add_argument("questions", metavar="QUESTIONS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the totals and results as JSON")
-    command("documents", _documents, "list the articles in the index")
+    documents = command("documents", _documents, "list the articles in the index, or print one's text")
+    documents.add_argument("id", nargs="?", metavar="ID", help="print this article's stored text")
+    documents.add_argument("--version", help="an earlier version's text (a citation's version)")
+    remove = command("remove", _remove, "remove articles, their passages and earlier versions")
+    remove.add_argument("ids", nargs="+", metavar="ID")
     serve = command("serve", _serve, "serve the web chat at / and the JSON API at /api")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=7860)
@@ -68,6 +73,8 @@ def _ingest(args, settings: Settings) -> int:
     report = _assistant(settings).ingest(args.paths, progress=sys.stderr.isatty())
     for skipped in report.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{report.summary()} -> {settings.index}")
     return 0 if report.added or report.updated or report.unchanged else 2
 
@@ -152,9 +159,28 @@ def _eval(args, settings: Settings) -> int:
 
 
 def _documents(args, settings: Settings) -> int:
-    for d in _assistant(settings).documents():
-        print(f"{d.id}\t{d.passages} passages\t{d.chars} chars\t{d.title}")
+    assistant = _assistant(settings)
+    if args.id:
+        document = assistant.document(args.id, args.version)
+        if document is None:
+            at = f" at version {args.version}" if args.version else ""
+            raise SourceError(f"{args.id}: no such document{at} in {settings.index} (see `assistant documents`)")
+        print(document.text)
+        return 0
+    print("id\ttitle\tversions\tpassages\tingested")
+    for d in assistant.documents():
+        ingested = time.strftime("%Y-%m-%d %H:%M", time.localtime(d.ingested))
+        print(f"{d.id}\t{d.title}\t{d.versions}\t{d.passages}\t{ingested}")
     return 0
+
+
+def _remove(args, settings: Settings) -> int:
+    assistant = _assistant(settings)
+    missing = [doc_id for doc_id in args.ids if not assistant.remove(doc_id)]
+    for doc_id in missing:
+        print(f"error: {doc_id}: no such document in {settings.index}", file=sys.stderr)
+    print(f"{len(args.ids) - len(missing)} removed")
+    return 2 if missing else 0
 
 
 def _serve(args, settings: Settings) -> int:
@@ -164,6 +190,7 @@ def _serve(args, settings: Settings) -> int:
     from .ui import mount
 
     assistant = _assistant(settings)
+    assistant.index.lock()  # this process owns the index while it serves
     assistant.warm()
     app = mount(create_app(assistant), assistant)
     print(f"serving {settings.index} on http://{args.host}:{args.port} (API under /api)", flush=True)

@@ -4,6 +4,7 @@
     ├── ConfigError        a setting or flag that cannot work
     ├── SourceError        a file or text that cannot be read as an article
     ├── IndexMissingError  no index where one was expected
+    ├── IndexBusyError     an index another process is writing
     ├── AnswerError        a question that cannot be asked (empty, malformed history)
     └── LimitError         an input over a configured limit (a question, an upload)
 """
@@ -22,6 +23,10 @@ class SourceError(AssistantError):
 
 
 class IndexMissingError(AssistantError):
+    pass
+
+
+class IndexBusyError(AssistantError):
     pass
 
 

@@ -1,27 +1,37 @@
 """Index: the Chroma store of documents and their embedded passages (the sole chromadb importer).
 
-Two collections: `passages` (one record per Chunk, with its embedding) and `documents` (the full
-text of every article, so any citation can be checked and shown without the original files).
-A document record is written after its passages, so it marks a complete ingest.
+Three collections: `passages` (one record per Chunk, with its embedding), `documents` (the full
+text of every article, so any citation can be checked and shown without the original files) and
+`versions` (the earlier texts of corrected articles, so an old citation can still be checked).
+
+Crash safety: a document record is written first marked incomplete, then its passages, then it is
+marked complete; only complete records count as ingested. An ingest killed at any moment leaves
+incomplete records, which the next ingest removes (with their passages) before anything else.
+Writers take a lock file in the index folder: one writing process at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import chromadb
 import numpy as np
+from filelock import FileLock, Timeout
 
 from .chunking import Chunk
 from .config import Settings
-from .errors import IndexMissingError
+from .errors import IndexBusyError, IndexMissingError
 from .sources import Document
 
 PASSAGES = "passages"
 DOCUMENTS = "documents"
+VERSIONS = "versions"
+LOCK_FILE = "write.lock"
+OPTIONAL = ("outlet", "date", "url", "encoding")  # Document fields stored only when set
 # Chroma's default ef_search (10) loses recall on large collections; measured in bench/.
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 
@@ -34,6 +44,7 @@ class DocumentInfo:
     chars: int
     passages: int
     ingested: float
+    versions: int = 1  # the current text and the earlier ones kept
 
 
 class Index:
@@ -51,14 +62,43 @@ class Index:
             PASSAGES, embedding_function=None, configuration={"hnsw": HNSW}
         )
         self._documents = self._client.get_or_create_collection(DOCUMENTS, embedding_function=None)
+        self._versions = self._client.get_or_create_collection(VERSIONS, embedding_function=None)
+        self._lock = FileLock(settings.index / LOCK_FILE, thread_local=False)  # held for the process
+
+    def lock(self) -> None:
+        """Hold the index for writing, for the life of this process; fail if another holds it."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise IndexBusyError(f"{self.location} is being written by another process (an ingest or a "
+                                 "server): wait for it to finish, or go through the server's API") from exc
 
     def version_of(self, doc_id: str) -> str | None:
+        """The version of the complete record of `doc_id`, if there is one."""
         found = self._documents.get(ids=[doc_id], include=["metadatas"])
-        return found["metadatas"][0]["version"] if found["ids"] else None
+        complete = found["ids"] and found["metadatas"][0].get("complete")
+        return found["metadatas"][0]["version"] if complete else None
 
-    def put(self, document: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        """Store a document and its passages, replacing any earlier version of it."""
-        self.remove(document.id)
+    def incomplete(self) -> list[str]:
+        """Documents whose ingest was interrupted."""
+        return self._documents.get(where={"complete": False}, include=[])["ids"]
+
+    def put(self, stored: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]]) -> None:
+        """Store documents with their passages and embeddings, in one batch of Chroma calls; the
+        earlier text of a changed document is kept as a version."""
+        if not stored:
+            return
+        self.lock()
+        documents = [d for d, _, _ in stored]
+        ids = [d.id for d in documents]
+        self._keep_versions(documents)
+        metas = [_metadata(d, len(chunks)) for d, chunks, _ in stored]
+        # Chroma needs a vector per record; documents are looked up by id, never by similarity.
+        self._documents.upsert(ids=ids, embeddings=[[1.0]] * len(ids), documents=[d.text for d in documents],
+                               metadatas=[{**m, "complete": False} for m in metas])
+        self._passages.delete(where={"doc_id": {"$in": ids}})
+        chunks = [c for _, cs, _ in stored for c in cs]
+        embeddings = np.concatenate([e for _, _, e in stored]) if chunks else np.zeros((0, 1))
         batch = self._client.get_max_batch_size()
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
@@ -68,31 +108,59 @@ class Index:
                 documents=[c.text for c in part],
                 metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part],
             )
-        meta = {"title": document.title, "path": document.path, "version": document.version,
-                "chars": len(document.text), "passages": len(chunks), "ingested": time.time()}
-        # Chroma needs a vector per record; documents are looked up by id, never by similarity.
-        self._documents.upsert(ids=[document.id], embeddings=[[1.0]], documents=[document.text],
-                               metadatas=[meta])
+        self._documents.update(ids=ids, metadatas=[{**m, "complete": True} for m in metas])
+
+    def _keep_versions(self, documents: Sequence[Document]) -> None:
+        """Copy the stored complete text of each changed document to the versions."""
+        found = self._documents.get(ids=[d.id for d in documents], include=["documents", "metadatas"])
+        new = {d.id: d.version for d in documents}
+        kept = [(i, text, meta) for i, text, meta in zip(found["ids"], found["documents"], found["metadatas"])
+                if meta.get("complete") and meta["version"] != new[i]]
+        if kept:
+            self._versions.upsert(ids=[f"{i}@{meta['version']}" for i, _, meta in kept],
+                                  embeddings=[[1.0]] * len(kept), documents=[text for _, text, _ in kept],
+                                  metadatas=[{**meta, "doc_id": i} for i, _, meta in kept])
+
+    def discard(self, doc_id: str) -> None:
+        """Delete an incomplete document and its passages; its earlier versions stay."""
+        self.lock()
+        self._passages.delete(where={"doc_id": doc_id})
+        self._documents.delete(ids=[doc_id])
 
     def remove(self, doc_id: str) -> bool:
-        """Delete a document and its passages; False when there was none."""
+        """Delete a document, its passages and its earlier versions; False when there was none."""
+        self.lock()
         existed = bool(self._documents.get(ids=[doc_id], include=[])["ids"])
-        self._documents.delete(ids=[doc_id])
         self._passages.delete(where={"doc_id": doc_id})
+        self._versions.delete(where={"doc_id": doc_id})
+        self._documents.delete(ids=[doc_id])
         return existed
 
-    def document(self, doc_id: str) -> Document | None:
+    def document(self, doc_id: str, version: str | None = None) -> Document | None:
+        """The stored text of `doc_id`: the current one, or the earlier `version` of it."""
         found = self._documents.get(ids=[doc_id], include=["documents", "metadatas"])
+        if found["ids"] and version not in (None, found["metadatas"][0]["version"]):
+            found = self._versions.get(ids=[f"{doc_id}@{version}"], include=["documents", "metadatas"])
         if not found["ids"]:
             return None
-        meta = found["metadatas"][0]
-        return Document(id=doc_id, path=meta["path"], title=meta["title"], text=found["documents"][0])
+        return _document(doc_id, found["documents"][0], found["metadatas"][0])
 
     def documents(self) -> list[DocumentInfo]:
-        found = self._documents.get(include=["metadatas"])
-        infos = [DocumentInfo(id=i, **{k: m[k] for k in ("title", "version", "chars", "passages", "ingested")})
+        """The complete documents, with how many versions each has."""
+        found = self._documents.get(where={"complete": True}, include=["metadatas"])
+        earlier = self._versions.get(include=["metadatas"])["metadatas"]
+        counts: dict[str, int] = {}
+        for meta in earlier:
+            counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
+        infos = [DocumentInfo(id=i, versions=1 + counts.get(i, 0),
+                              **{k: m[k] for k in ("title", "version", "chars", "passages", "ingested")})
                  for i, m in zip(found["ids"], found["metadatas"])]
         return sorted(infos, key=lambda info: info.id)
+
+    def versions(self, doc_id: str) -> list[str]:
+        """The earlier versions kept of `doc_id`, oldest first."""
+        found = self._versions.get(where={"doc_id": doc_id}, include=["metadatas"])
+        return [m["version"] for m in sorted(found["metadatas"], key=lambda m: m["ingested"])]
 
     def fingerprint(self) -> str:
         """Changes whenever a document is added, changed or removed."""
@@ -100,9 +168,11 @@ class Index:
         return hashlib.sha256("\n".join(versions).encode()).hexdigest()[:16]
 
     def chunks(self) -> list[Chunk]:
-        """Every stored passage, in a stable order."""
+        """Every passage of a complete document, in a stable order."""
+        complete = set(self._documents.get(where={"complete": True}, include=[])["ids"])
         found = self._passages.get(include=["documents", "metadatas"])
-        chunks = [_chunk(text, meta) for text, meta in zip(found["documents"], found["metadatas"])]
+        chunks = [_chunk(text, meta) for text, meta in zip(found["documents"], found["metadatas"])
+                  if meta["doc_id"] in complete]
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
@@ -124,6 +194,20 @@ class Index:
 
     def count(self) -> int:
         return self._passages.count()
+
+
+def _metadata(document: Document, passages: int) -> dict:
+    meta = {"title": document.title, "path": document.path, "version": document.version,
+            "chars": len(document.text), "passages": passages, "ingested": time.time()}
+    meta |= {k: getattr(document, k) for k in OPTIONAL if getattr(document, k)}
+    if document.pages:
+        meta["pages"] = json.dumps(document.pages)
+    return meta
+
+
+def _document(doc_id: str, text: str, meta: dict) -> Document:
+    return Document(id=doc_id, path=meta["path"], title=meta["title"], text=text,
+                    pages=tuple(json.loads(meta.get("pages", "[]"))), **{k: meta.get(k) for k in OPTIONAL})
 
 
 def _chunk(text: str, meta: dict) -> Chunk:

@@ -74,7 +74,7 @@ class Assistant:
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Add or update the articles under `paths`; unchanged ones are left as they are."""
-        return self._ingest(load(paths), progress)
+        return self._ingest(load(paths, self.settings.max_file_bytes), progress)
 
     def add_documents(self, documents: Iterable[Document]) -> IngestReport:
         """Add Documents built elsewhere."""
@@ -137,8 +137,13 @@ class Assistant:
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()
 
-    def document(self, doc_id: str) -> Document | None:
-        return self.index.document(doc_id)
+    def document(self, doc_id: str, version: str | None = None) -> Document | None:
+        """The stored text of an article (the one citations point into), or an earlier version."""
+        return self.index.document(doc_id, version)
+
+    def versions(self, doc_id: str) -> list[str]:
+        """The earlier versions kept of an article, oldest first (the current one is not listed)."""
+        return self.index.versions(doc_id)
 
 
 def _check(question: str, limit: int) -> str:

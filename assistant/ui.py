@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
@@ -97,7 +98,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             turn = len(answers)
             messages = messages + _exchange(asked, _render(answer, turn))
             history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
-            answers = answers + [[_cite_dict(c) for c in answer.citations]]
+            answers = answers + [[asdict(c) for c in answer.citations]]
             return "", messages, history, answers, _choices(answers, turn), _plain(answer)
 
         def show(choice: str | None, answers: list) -> str:
@@ -148,8 +149,13 @@ def _render(answer: Answer, turn: int) -> str:
     if answer.notice:
         lines.append(f"*{_escape(answer.notice)}*")
     for c in answer.citations:
-        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**: “{_escape(c.quote)}”")
+        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**{_escape(_byline(c))}: “{_escape(c.quote)}”")
     return "\n\n".join(lines)
+
+
+def _byline(item) -> str:
+    """", outlet, date" for a citation or document that carries them."""
+    return "".join(f", {v}" for v in (item.outlet, item.date) if v)
 
 
 def _link(turn: int, n: int) -> str:
@@ -159,13 +165,9 @@ def _link(turn: int, n: int) -> str:
 def _plain(answer: Answer) -> str:
     """The answer and its citations as plain text, for pasting into a draft."""
     lines = [answer.text]
-    lines += [f"[{c.n}] {c.title} ({c.source}, characters {c.start}-{c.end}): \"{c.quote}\"" for c in answer.citations]
+    lines += [f"[{c.n}] {c.title}{_byline(c)} ({c.url or c.source}, version {c.version}, characters "
+              f"{c.start}-{c.end}): \"{c.quote}\"" for c in answer.citations]
     return "\n".join(lines)
-
-
-def _cite_dict(citation) -> dict:
-    return {"n": citation.n, "source": citation.source, "start": citation.start, "end": citation.end,
-            "quote": citation.quote, "title": citation.title}
 
 
 def _choices(answers: list, turn: int, value: str | None = None):
@@ -179,12 +181,14 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 def _article(assistant: Assistant, citation: dict) -> str:
     """The whole article, escaped, with the cited span marked."""
-    document = assistant.document(citation["source"])
+    document = assistant.document(citation["source"], citation["version"])
     if document is None:
         return f"<p class='hint'>{html.escape(citation['source'])} is no longer in the index.</p>"
     text, start, end = document.text, citation["start"], citation["end"]
+    link = f" · {html.escape(document.url)}" if document.url else ""
     return (f"<h3>{html.escape(document.title)}</h3>"
-            f"<p class='meta'>{html.escape(document.id)} · characters {start}–{end}</p>"
+            f"<p class='meta'>{html.escape(document.id + _byline(document))}{link} · version {document.version} · "
+            f"characters {start}–{end}</p>"
             f"<div class='text'>{html.escape(text[:start])}<mark>{html.escape(text[start:end])}</mark>"
             f"{html.escape(text[end:])}</div>")
 

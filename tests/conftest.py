@@ -15,6 +15,7 @@ from assistant import Assistant, Settings
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.jsonl"
+CORPUS = ROOT.parent / "shared" / "corpus" / "news.jsonl"
 
 
 @pytest.fixture(autouse=True)
@@ -90,3 +91,22 @@ def server_index(seeded_index, tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(seeded_index, copy)
     return copy
+
+
+def pdf_bytes(text: str) -> bytes:
+    """A one-page PDF with a text layer, written by hand: no PDF writer needed in the tests."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

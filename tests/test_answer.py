@@ -57,7 +57,7 @@ def test_to_dict_has_the_documented_keys_in_order(seeded):
     d = seeded.ask("When was Bondarev's resignation letter delivered?").to_dict()
     assert list(d) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
     assert d["mode"] == "extractive" and d["unsupported"] == []
-    assert list(d["citations"][0]) == ["n", "source", "start", "end", "quote", "title"]
+    assert list(d["citations"][0]) == ["n", "source", "start", "end", "quote", "title", "version", "outlet", "date", "url"]
 
 
 def test_answer_text_is_nothing_but_its_quotes_and_markers(seeded):

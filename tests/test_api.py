@@ -54,7 +54,7 @@ def test_k_limits_the_passages_considered(api):
 def test_documents_lists_the_seeds(api):
     listed = _ok(api.get("/api/documents"))
     assert {d["id"] for d in listed} >= {"000_dec2564058fc4657.txt", "002_41f72d074bf60d22.txt"}
-    assert all(set(d) == {"id", "title", "chars", "passages"} for d in listed)
+    assert all(set(d) == {"id", "title", "chars", "passages", "versions"} for d in listed)
 
 
 def test_add_ask_remove_a_pasted_article(api):

@@ -1,7 +1,20 @@
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
 from assistant import Assistant
+from assistant.cli import main
 from assistant.chunking import split
 from assistant.ingest import embedding_text
 from assistant.sources import document_from_text
+
+from .conftest import CORPUS, SEEDS, pdf_bytes
 
 
 def test_reingesting_unchanged_files_changes_nothing(seed_copy, settings):
@@ -51,3 +64,151 @@ def test_encoder_sees_the_title_but_offsets_are_the_sentence_alone():
     doc = document_from_text("a", "Headline here\nHe spoke.")
     chunk = split(doc)[1]
     assert embedding_text(doc, chunk) == "Headline here: He spoke." and chunk.text == "He spoke."
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+GOOD = {  # file name: (bytes, a question only it answers, a word of the answer)
+    "plain.txt": ("The ferry to Sark left at noon on Monday.".encode("utf-8"),
+                  "When did the ferry to Sark leave?", "noon"),
+    "legacy.txt": ("The café in Vevey closed after 40 years, its owner said.".encode("cp1252"),
+                   "When did the café in Vevey close?", "40 years"),
+    "wide.txt": ("The glacier above Zermatt lost nine metres of ice.".encode("utf-16"),
+                 "How much ice did the glacier above Zermatt lose?", "nine metres"),
+    "front.md": (b"---\ntitle: Bells return\noutlet: Valais Post\ndate: 2022-06-01\n---\n"
+                 b"The bells of Sion cathedral rang again on Sunday.\n",
+                 "When did the bells of Sion cathedral ring again?", "Sunday"),
+    "page.html": (b"<html><head><title>Lake</title><style>p{}</style></head><body><nav>Home</nav><article>"
+                  b"<h1>Lake warms</h1><p>Lake Geneva reached 25 degrees in July, a record for the month.</p>"
+                  b"</article><footer>Cookies</footer></body></html>",
+                  "What temperature did Lake Geneva reach in July?", "25 degrees"),
+    "memo.pdf": (pdf_bytes("The tunnel under the Simplon pass reopened in March."),
+                 "When did the tunnel under the Simplon pass reopen?", "March"),
+    "wire.jsonl": (json.dumps({"id": "wire-7", "title": "Vote", "text": "Voters in Uri approved the new bridge.",
+                               "source": "Wire"}).encode() + b"\n{broken\n",
+                   "What did voters in Uri approve?", "bridge"),
+}
+BAD = {  # file name: (bytes, the reason named)
+    "empty.txt": (b"", "empty file"),
+    "blank.md": (b" \n\t \n", "empty file"),
+    "image.txt": (bytes(range(256)) * 4, "binary data"),
+    "cut.pdf": (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", "unreadable PDF"),
+    "locked.pdf": (_encrypted_pdf(), "encrypted PDF"),
+    "huge.txt": (b"word " * 2000, "over the size limit"),
+    "sheet.xlsx": (b"PK\x03\x04", "unsupported file type"),
+}
+
+
+def test_awkward_folder_good_files_answerable_bad_ones_named(tmp_path, capsys):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name, (data, *_) in {**GOOD, **BAD}.items():
+        (folder / name).write_bytes(data)
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    index = tmp_path / "ix"
+    environ = {"ASSISTANT_MAX_FILE_BYTES": "5000"}
+    with mock.patch.dict(os.environ, environ):
+        assert main(["ingest", str(folder), "--index", str(index)]) == 0
+        out, err = capsys.readouterr()
+        assert "7 added" in out and "Traceback" not in out + err
+        for name, (_, reason) in BAD.items():
+            assert f"skipped {folder / name}: " in err and reason in err.split(f"{folder / name}: ")[1].splitlines()[0]
+        assert f"skipped {folder / 'loop.txt'}: broken symlink or symlink loop" in err
+        assert f"skipped {folder / 'wire.jsonl'}:2: malformed JSON" in err
+        assert "legacy.txt: read as cp1252" in err
+        a = Assistant(index=index)
+        for name, (_, question, word) in GOOD.items():
+            answer = a.ask(question)
+            assert word in answer.text, (name, answer.text)
+            c = answer.citations[0]
+            assert c.source == ("wire-7" if name == "wire.jsonl" else name)
+            assert a.document(c.source).text[c.start:c.end] == c.quote
+        cited = a.ask("When did the bells of Sion cathedral ring again?").citations[0]
+        assert (cited.title, cited.outlet, cited.date) == ("Bells return", "Valais Post", "2022-06-01")
+        assert main(["ingest", str(folder), "--index", str(index)]) == 0
+        assert "0 added, 0 updated, 7 unchanged" in capsys.readouterr().out
+        assert Assistant(index=index).index.count() == a.index.count()
+
+
+def test_correction_keeps_the_earlier_version_for_old_citations(seed_copy, settings, capsys):
+    a = Assistant(settings=settings)
+    a.ingest([seed_copy])
+    before = a.ask("Which foreign minister did Bondarev single out?").citations[0]
+    path = seed_copy / before.source
+    path.write_text(path.read_text(encoding="utf-8").replace("Sergey Lavrov", "Sergei Lavrov"), encoding="utf-8")
+    assert a.ingest([seed_copy]).updated == [before.source]
+    after = a.ask("Which foreign minister did Bondarev single out?").citations[0]
+    assert after.version != before.version and "Sergei Lavrov" in after.quote
+    assert a.document(before.source, before.version).text[before.start:before.end] == before.quote
+    assert a.versions(before.source) == [before.version]
+    assert main(["documents", "--index", str(settings.index)]) == 0
+    assert f"{before.source}\t" in capsys.readouterr().out
+    assert main(["documents", before.source, "--version", before.version, "--index", str(settings.index)]) == 0
+    assert "Sergey Lavrov" in capsys.readouterr().out
+    listing = {d.id: d for d in a.documents()}
+    assert listing[before.source].versions == 2
+
+
+def test_remove_takes_the_article_its_passages_and_versions(seed_copy, settings, capsys):
+    Assistant(settings=settings).ingest([seed_copy])
+    index = str(settings.index)
+    assert main(["remove", "000_dec2564058fc4657.txt", "--index", index]) == 0
+    assert main(["remove", "nope.txt", "--index", index]) == 2
+    assert "nope.txt: no such document" in capsys.readouterr().err
+    a = Assistant(settings=settings)
+    assert [d.id for d in a.documents()] == ["002_41f72d074bf60d22.txt"]
+    assert {c.doc_id for c in a.index.chunks()} == {"002_41f72d074bf60d22.txt"}
+
+
+def test_second_writer_fails_with_a_clear_message(seed_copy, settings):
+    writer = Assistant(settings=settings)
+    writer.ingest([seed_copy])  # holds the index for writing while this process lives
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(SEEDS), "--index", str(settings.index)],
+                         capture_output=True, text=True, timeout=300)
+    # The seeds are unchanged, so nothing is written: no lock needed.
+    assert run.returncode == 0, run.stderr
+    (seed_copy / "new.txt").write_text("A new article about the harbour.", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(seed_copy), "--index",
+                          str(settings.index)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "being written by another process" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def _stored(index: Path) -> tuple[dict, dict]:
+    """Every passage (id: text) and document (id: version) of a complete index."""
+    from assistant.config import Settings
+    from assistant.index import Index
+
+    index = Index(Settings(index=index))
+    return {c.id: c.text for c in index.chunks()}, {d.id: d.version for d in index.documents()}
+
+
+def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
+    archive = tmp_path / "news.jsonl"
+    with open(CORPUS) as lines:
+        archive.write_text("".join(next(lines) for _ in range(300)), encoding="utf-8")
+    command = [sys.executable, "-m", "assistant.cli", "ingest", str(archive), "--index"]
+    started = time.monotonic()
+    subprocess.run(command + [str(tmp_path / "clean")], check=True, capture_output=True, timeout=600)
+    clean_seconds = time.monotonic() - started
+    killed = subprocess.Popen(command + [str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.6 * clean_seconds)
+    assert killed.poll() is None, "the ingest ended before it could be killed"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    rerun = subprocess.run(command + [str(tmp_path / "killed")], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "incomplete from an interrupted ingest removed" in rerun.stdout or "unchanged" in rerun.stdout
+    passages, documents = _stored(tmp_path / "killed")
+    clean_passages, clean_documents = _stored(tmp_path / "clean")
+    assert len(documents) == 300 and documents == clean_documents
+    assert passages == clean_passages

@@ -1,7 +1,12 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from assistant.errors import SourceError
 from assistant.sources import Document, Skipped, document_from_bytes, load, make_title
+
+from .conftest import pdf_bytes
 
 
 def test_source_id_is_the_path_relative_to_the_folder_given(tmp_path):
@@ -21,7 +26,7 @@ def test_a_file_given_directly_is_named_by_its_file_name(tmp_path):
     ("empty.txt", b"", "empty file"),
     ("blank.txt", b"  \n\t\n", "empty file"),
     ("binary.txt", b"\x00\x01\x02abc", "binary data"),
-    ("latin.txt", "caf\xe9".encode("latin-1"), "not UTF-8"),
+    ("random.txt", bytes(range(256)) * 8, "binary data"),
     ("photo.jpg", b"\xff\xd8", "unsupported file type"),
 ])
 def test_bad_files_are_skipped_by_name_with_the_reason(tmp_path, name, data, reason):
@@ -52,23 +57,72 @@ def test_version_changes_with_the_text():
     assert a.version == Document("b", "", "u", "one").version != Document("a", "", "t", "two").version
 
 
-def _pdf(text: str) -> bytes:
-    """A one-page PDF with a text layer, written by hand: no PDF writer needed in the tests."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+FRENCH, GERMAN = "Le café est très bon à Genève, dit-il.", "Grüße aus Genf, sagte er."
+
+
+@pytest.mark.parametrize("text, codec, named", [
+    (FRENCH, "utf-8", None),
+    (GERMAN, "utf-8-sig", None),
+    (GERMAN, "utf-16", "utf-16"),  # with a byte-order mark
+    (GERMAN, "utf-16-le", "utf-16-le"),  # without one
+    (FRENCH, "latin-1", "cp1252"),  # cp1252 reads every Latin-1 letter the same
+    ("He said “no” — and left for Zürich…", "cp1252", "cp1252"),
+    ("Борис Бондарев ушёл в отставку в мае.", "cp1251", "cp1251"),
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy.", "cp1250", "cp1250"),
+])
+def test_text_in_common_encodings_is_read_right_and_the_encoding_named(tmp_path, text, codec, named):
+    path = tmp_path / "a.txt"
+    path.write_bytes(text.encode(codec))
+    [doc] = load([path])
+    assert doc.text == text and doc.encoding == named
+
+
+def test_markdown_front_matter_is_metadata_not_text():
+    data = (b"---\ntitle: Mission closes\noutlet: Geneva Daily\ndate: 2022-05-23\n"
+            b"url: https://example.org/mission\n---\nThe mission closed on Friday.\n")
+    doc = document_from_bytes("story.md", data)
+    assert doc.text == "The mission closed on Friday.\n"
+    assert (doc.title, doc.outlet, doc.date, doc.url) == ("Mission closes", "Geneva Daily", "2022-05-23",
+                                                          "https://example.org/mission")
+
+
+def test_malformed_front_matter_is_named():
+    with pytest.raises(SourceError, match="story.md: malformed front matter"):
+        document_from_bytes("story.md", b"---\ntitle: [unclosed\n---\nText.\n")
+
+
+def test_jsonl_archive_gives_an_article_a_line_and_names_bad_lines(tmp_path):
+    archive = tmp_path / "news.jsonl"
+    archive.write_text("\n".join([
+        json.dumps({"id": "a-1", "title": "Harbour reopens", "text": "The harbour reopened.", "source": "Wire",
+                    "date": "2005-01-02"}),
+        "{not json",
+        json.dumps({"id": "a-2", "title": "No text"}),
+        json.dumps({"id": "a-1", "title": "Again", "text": "Duplicate."}),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": "a-3", "text": "Second article.\nMore."}),
+    ]), encoding="utf-8")
+    items = list(load([archive]))
+    docs = [i for i in items if isinstance(i, Document)]
+    assert [(d.id, d.title, d.outlet, d.date) for d in docs] == [
+        ("a-1", "Harbour reopens", "Wire", "2005-01-02"), ("a-3", "Second article.", None, None)]
+    reasons = {i.path.rsplit(":", 1)[1]: i.reason for i in items if isinstance(i, Skipped)}
+    assert set(reasons) == {"2", "3", "4", "5"}
+    assert "malformed JSON" in reasons["2"] and "'text'" in reasons["3"] and "duplicate id 'a-1'" in reasons["4"]
+
+
+def test_size_limit_symlink_loops_and_broken_links_are_skipped(tmp_path):
+    (tmp_path / "big.txt").write_bytes(b"word " * 300)
+    (tmp_path / "ok.txt").write_text("A short article.", encoding="utf-8")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to(tmp_path, target_is_directory=True)
+    items = {Path(i.path).name if isinstance(i, Skipped) else i.id: i for i in load([tmp_path], max_bytes=1000)}
+    assert isinstance(items["ok.txt"], Document)
+    assert "over the size limit of 1,000" in items["big.txt"].reason
+    assert "symlink loop" in items["loop.txt"].reason and "broken symlink" in items["gone.txt"].reason
+    assert "not followed" in items["up"].reason
 
 
 def test_html_gives_the_article_without_navigation_or_scripts():
@@ -83,13 +137,13 @@ def test_html_gives_the_article_without_navigation_or_scripts():
 
 
 def test_pdf_gives_its_text_layer():
-    doc = document_from_bytes("memo.pdf", _pdf("The ambassador left Geneva in May."))
+    doc = document_from_bytes("memo.pdf", pdf_bytes("The ambassador left Geneva in May."))
     assert doc.text == "The ambassador left Geneva in May."
 
 
 @pytest.mark.parametrize("name, data, reason", [
     ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<<", "unreadable PDF"),
-    ("blank.pdf", _pdf(""), "no extractable text"),
+    ("blank.pdf", pdf_bytes(""), "no extractable text"),
     ("empty.html", b"<html><body><script>var x = 1;</script></body></html>", "no article text"),
     ("sheet.xlsx", b"PK\x03\x04", "unsupported file type"),
     ("nothing.md", b"", "empty file"),
