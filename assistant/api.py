@@ -168,7 +168,7 @@ def _router() -> APIRouter:
     @router.get("/health", response_model=Health)
     def health(request: Request) -> dict:
         assistant = _assistant(request)
-        return {"index": str(assistant.settings.index), "documents": len(assistant.documents()),
+        return {"index": assistant.settings.location, "documents": len(assistant.documents()),
                 "passages": assistant.index.count(), "model": assistant.settings.embedding_model}
 
     return router

@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.index is not None:
-            settings = replace(settings, index=Path(args.index))
+        flags = {"index": args.index and Path(args.index), "chroma_url": args.chroma_url, "device": args.device}
+        settings = replace(settings, **{k: v for k, v in flags.items() if v})
         return args.run(args, settings)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, run, help: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument("--index", help="index folder (default: ./index or ASSISTANT_INDEX)")
+        sub.add_argument("--chroma-url", help="a Chroma server as the store, http://HOST:PORT (or CHROMA_URL)")
+        sub.add_argument("--device", help="where to embed: cpu, cuda, cuda:1, mps (default: cuda when present)")
         sub.set_defaults(run=run)
         return sub
 
@@ -49,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = command("eval", _eval, "score a test question set (JSONL)")
     evaluate.add_argument("questions", metavar="QUESTIONS.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the totals and results as JSON")
+    evaluate.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
+    evaluate.add_argument("--compare", metavar="SETTING=VALUE,...",
+                          help="also run with these settings changed (e.g. k=4 or index=/data/archive), side by side")
+    evaluate.add_argument("--fail-under", metavar="NAME=FLOOR,...",
+                          help="exit 1 when a total is below its floor, e.g. answer_hit=0.85,evidence_hit=0.9")
     documents = command("documents", _documents, "list the articles in the index, or print one's text")
     documents.add_argument("id", nargs="?", metavar="ID", help="print this article's stored text")
     documents.add_argument("--version", help="an earlier version's text (a citation's version)")
@@ -75,7 +82,7 @@ def _ingest(args, settings: Settings) -> int:
         print(f"skipped {skipped}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"{report.summary()} -> {settings.index}")
+    print(f"{report.summary()} -> {settings.location}")
     return 0 if report.added or report.updated or report.unchanged else 2
 
 
@@ -134,28 +141,58 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def _eval(args, settings: Settings) -> int:
-    from .eval import load_questions, run
+    from .eval import below, load_questions, parse_floors, run
 
+    floors = parse_floors(args.fail_under or "")
     questions = load_questions(args.questions)
-    report = run(_assistant(settings), questions)
-    if args.json:
-        print(json.dumps({"totals": report.totals(), "results": [
-            {"line": r.question.line, "question": r.question.question, "passed": r.passed,
+    runs = [(_label(settings), run(_assistant(settings), questions))]
+    if args.compare:
+        other = _configured(settings, args.compare)
+        runs.append((args.compare, run(_assistant(other), questions)))
+    if args.report:
+        from .report import render
+
+        page = render(runs, _assistant(settings).document, title=f"Evaluation of {args.questions}")
+        Path(args.report).write_text(page, encoding="utf-8")
+    for label, report in runs:
+        _print_run(label if len(runs) > 1 else None, report, args.json)
+    if args.report:
+        print(f"report: {args.report}", file=sys.stderr)
+    failed = [f"{label}: {line}" for label, report in runs for line in below(report, floors)]
+    for line in failed:
+        print(f"below the floor: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _label(settings: Settings) -> str:
+    return f"k={settings.k} at {settings.location}"
+
+
+def _configured(settings: Settings, spec: str) -> Settings:
+    """`settings` with the changes of `spec`, e.g. "k=4,index=/data/archive"."""
+    from .config import parse_changes
+
+    return replace(settings, **parse_changes(spec))
+
+
+def _print_run(label: str | None, report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"run": label, "totals": report.totals(), "results": [
+            {"line": r.question.line, "question": r.question.question, "passed": r.passed, "why": r.why,
              "answer_hit": r.answer_hit, "evidence_hit": r.evidence_hit, "problem": r.problem,
              **{k: v for k, v in r.answer.to_dict().items() if k != "question"}} for r in report.results]}))
-        return 0
+        return
+    if label:
+        print(f"== {label}")
     for r in report.misses:
-        why = r.problem or ("answered, but the sources do not say" if r.question.answers is None else
-                            "wrongly declined" if r.answer.abstained else
-                            f"answer {'hit' if r.answer_hit else 'miss'}, evidence {'hit' if r.evidence_hit else 'miss'}")
-        print(f"miss  line {r.question.line}: {r.question.question}  [{why}]\n      -> {r.answer.text[:200]}")
+        print(f"miss  line {r.question.line}: {r.question.question}  [{r.why}]\n      -> {r.answer.text[:200]}")
     t = report.totals()
-    print(f"\n{t['questions']} questions, latency p50 {t['latency_p50_ms']} ms, {t['bad_questions']} bad questions")
+    print(f"\n{t['questions']} questions, latency p50 {t['latency_p50_ms']} ms, p95 {t['latency_p95_ms']} ms, "
+          f"{t['bad_questions']} bad questions")
     print(f"answer hit {t['answer_hit']:.3f}  evidence hit {t['evidence_hit']:.3f}")
     print(f"citation validity {100 * t['citation_validity']:.1f}%  mean cited characters {t['mean_cited_chars']}")
     print(f"abstentions: {t['declined_unanswerable']} unanswerable declined, "
           f"{t['declined_answerable']} answerable wrongly declined")
-    return 0
 
 
 def _documents(args, settings: Settings) -> int:
@@ -164,7 +201,7 @@ def _documents(args, settings: Settings) -> int:
         document = assistant.document(args.id, args.version)
         if document is None:
             at = f" at version {args.version}" if args.version else ""
-            raise SourceError(f"{args.id}: no such document{at} in {settings.index} (see `assistant documents`)")
+            raise SourceError(f"{args.id}: no such document{at} in {settings.location} (see `assistant documents`)")
         print(document.text)
         return 0
     print("id\ttitle\tversions\tpassages\tingested")
@@ -178,7 +215,7 @@ def _remove(args, settings: Settings) -> int:
     assistant = _assistant(settings)
     missing = [doc_id for doc_id in args.ids if not assistant.remove(doc_id)]
     for doc_id in missing:
-        print(f"error: {doc_id}: no such document in {settings.index}", file=sys.stderr)
+        print(f"error: {doc_id}: no such document in {settings.location}", file=sys.stderr)
     print(f"{len(args.ids) - len(missing)} removed")
     return 2 if missing else 0
 
@@ -193,7 +230,7 @@ def _serve(args, settings: Settings) -> int:
     assistant.index.lock()  # this process owns the index while it serves
     assistant.warm()
     app = mount(create_app(assistant), assistant)
-    print(f"serving {settings.index} on http://{args.host}:{args.port} (API under /api)", flush=True)
+    print(f"serving {settings.location} on http://{args.host}:{args.port} (API under /api)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -13,7 +13,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 @dataclass(frozen=True)
 class Settings:
-    index: Path = Path("index")
+    index: Path = Path("index")  # the embedded Chroma index; with chroma_url, only the local caches
+    chroma_url: str | None = None  # a Chroma server (http://HOST:PORT) as the store instead
     embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
     device: str | None = None  # None: sentence-transformers picks (cuda when present)
     k: int = 8  # passages retrieved per question
@@ -31,16 +32,42 @@ class Settings:
     cors_origins: str | None = None  # comma-separated origins allowed to call /api from a browser
     batch_size: int = 64
 
+    @property
+    def location(self) -> str:
+        """Where the passages are stored: the Chroma server's URL or the index folder."""
+        return self.chroma_url or str(self.index)
+
+    @property
+    def cache(self) -> Path:
+        """A local folder for what is derived from the store (the BM25 ranking)."""
+        if not self.chroma_url:
+            return self.index
+        return self.index / ("server-" + "".join(ch if ch.isalnum() else "-" for ch in self.chroma_url))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults overridden by ASSISTANT_<FIELD> variables (ASSISTANT_INDEX, ASSISTANT_K, ...)."""
         environ = os.environ if environ is None else environ
         changes = {}
+        if environ.get("CHROMA_URL"):  # Chroma's own name for it, also honoured
+            changes["chroma_url"] = environ["CHROMA_URL"]
         for field in fields(cls):
             raw = environ.get(f"ASSISTANT_{field.name.upper()}")
             if raw is not None:
                 changes[field.name] = _parse(field.name, raw)
         return replace(cls(), **changes)
+
+
+def parse_changes(spec: str) -> dict:
+    """Settings changes written `name=value,name=value` (names as in Settings)."""
+    names = {f.name for f in fields(Settings)}
+    changes = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, raw = part.partition("=")
+        if not sep or name.strip() not in names:
+            raise ConfigError(f"{part!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
+        changes[name.strip()] = _parse(name.strip(), raw.strip())
+    return changes
 
 
 def _parse(name: str, raw: str):

@@ -20,10 +20,13 @@ class Embedder:
 
         transformers_logging.disable_progress_bar()  # "Loading weights" on every start is noise
 
+        _check_device(device)
         try:
             self.model = SentenceTransformer(resolve(model), device=device, local_files_only=True)
         except OSError as exc:
             raise ConfigError(f"embedding model {model!r} is not on this machine: give a local path") from exc
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"embedding model {model!r} cannot load on device {device!r}: {exc}") from exc
         self.name = model
 
     @property
@@ -37,6 +40,13 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def _check_device(device: str | None) -> None:
+    import torch
+
+    if device and device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: no CUDA GPU here (leave --device out to use what there is)")
 
 
 def resolve(model: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .answer import Answer
-from .errors import SourceError
+from .errors import ConfigError, SourceError
 from .pipeline import Assistant
 
 
@@ -44,7 +44,18 @@ class Result:
     def passed(self) -> bool:
         if self.question.answers is None:
             return self.answer.abstained
-        return self.answer_hit and self.evidence_hit
+        return self.problem is None and self.answer_hit and self.evidence_hit
+
+    @property
+    def why(self) -> str:
+        """Why it passed or failed, in a few words."""
+        if self.problem:
+            return f"bad question: {self.problem}"
+        if self.question.answers is None:
+            return "declined, as it should" if self.answer.abstained else "answered, but the sources do not say"
+        if self.answer.abstained:
+            return "wrongly declined"
+        return f"answer {'hit' if self.answer_hit else 'miss'}, evidence {'hit' if self.evidence_hit else 'miss'}"
 
 
 @dataclass
@@ -90,13 +101,37 @@ class Report:
     def totals(self) -> dict:
         right, unanswerable = self.declined_right
         wrong, answerable = self.declined_wrong
-        latencies = sorted(r.seconds for r in self.results)
+        latencies = sorted(1000 * r.seconds for r in self.results)
         return {"questions": len(self.results), "answer_hit": round(self.answer_hit, 3),
                 "evidence_hit": round(self.evidence_hit, 3), "citation_validity": round(self.citation_validity, 3),
                 "mean_cited_chars": round(self.mean_cited_chars, 1),
                 "declined_unanswerable": f"{right}/{unanswerable}", "declined_answerable": f"{wrong}/{answerable}",
-                "latency_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
+                "latency_p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
+                "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
                 "bad_questions": sum(r.problem is not None for r in self.results)}
+
+
+FLOORED = ("answer_hit", "evidence_hit", "citation_validity")
+
+
+def parse_floors(spec: str) -> dict[str, float]:
+    """`answer_hit=0.85,evidence_hit=0.9` as a dict; unknown names and non-numbers are errors."""
+    floors = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, value = part.partition("=")
+        if name not in FLOORED:
+            raise ConfigError(f"--fail-under {part!r}: use {', '.join(FLOORED)}")
+        try:
+            floors[name] = float(value)
+        except ValueError as exc:
+            raise ConfigError(f"--fail-under {part!r}: {value!r} is not a number") from exc
+    return floors
+
+
+def below(report: Report, floors: dict[str, float]) -> list[str]:
+    """The totals under their floor, as 'name 0.800 < 0.850'."""
+    totals = report.totals()
+    return [f"{name} {totals[name]:.3f} < {floor}" for name, floor in floors.items() if totals[name] < floor]
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -160,6 +195,11 @@ def _find_all(text: str, quote: str):
     while at >= 0:
         yield at
         at = text.find(quote, at + 1)
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def _share(flags) -> float:

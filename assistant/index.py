@@ -16,6 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 import chromadb
@@ -24,7 +25,7 @@ from filelock import FileLock, Timeout
 
 from .chunking import Chunk
 from .config import Settings
-from .errors import IndexBusyError, IndexMissingError
+from .errors import ConfigError, IndexBusyError, IndexMissingError
 from .sources import Document
 
 PASSAGES = "passages"
@@ -49,24 +50,24 @@ class DocumentInfo:
 
 class Index:
     def __init__(self, settings: Settings, create: bool = False):
-        if not create and not _exists(settings):
-            raise IndexMissingError(
-                f"no index at {settings.index}: run `assistant ingest seeds --index {settings.index}` first"
-            )
-        settings.index.mkdir(parents=True, exist_ok=True)
-        self.location = str(settings.index)
-        self._client = chromadb.PersistentClient(
-            path=self.location, settings=chromadb.Settings(anonymized_telemetry=False)
-        )
+        self.location = settings.location
+        if not create and not settings.chroma_url and not (settings.index / "chroma.sqlite3").is_file():
+            raise _missing(settings)
+        self._client = _client(settings)
+        if not create and PASSAGES not in {c.name for c in self._client.list_collections()}:
+            raise _missing(settings)
         self._passages = self._client.get_or_create_collection(
             PASSAGES, embedding_function=None, configuration={"hnsw": HNSW}
         )
         self._documents = self._client.get_or_create_collection(DOCUMENTS, embedding_function=None)
         self._versions = self._client.get_or_create_collection(VERSIONS, embedding_function=None)
-        self._lock = FileLock(settings.index / LOCK_FILE, thread_local=False)  # held for the process
+        # A Chroma server orders its writers itself; an embedded index is one process's at a time.
+        self._lock = None if settings.chroma_url else FileLock(settings.index / LOCK_FILE, thread_local=False)
 
     def lock(self) -> None:
-        """Hold the index for writing, for the life of this process; fail if another holds it."""
+        """Hold an embedded index for writing, for the life of this process; fail if another holds it."""
+        if self._lock is None:
+            return
         try:
             self._lock.acquire(timeout=0)
         except Timeout as exc:
@@ -76,8 +77,7 @@ class Index:
     def version_of(self, doc_id: str) -> str | None:
         """The version of the complete record of `doc_id`, if there is one."""
         found = self._documents.get(ids=[doc_id], include=["metadatas"])
-        complete = found["ids"] and found["metadatas"][0].get("complete")
-        return found["metadatas"][0]["version"] if complete else None
+        return found["metadatas"][0]["version"] if found["ids"] and _complete(found["metadatas"][0]) else None
 
     def incomplete(self) -> list[str]:
         """Documents whose ingest was interrupted."""
@@ -115,7 +115,7 @@ class Index:
         found = self._documents.get(ids=[d.id for d in documents], include=["documents", "metadatas"])
         new = {d.id: d.version for d in documents}
         kept = [(i, text, meta) for i, text, meta in zip(found["ids"], found["documents"], found["metadatas"])
-                if meta.get("complete") and meta["version"] != new[i]]
+                if _complete(meta) and meta["version"] != new[i]]
         if kept:
             self._versions.upsert(ids=[f"{i}@{meta['version']}" for i, _, meta in kept],
                                   embeddings=[[1.0]] * len(kept), documents=[text for _, text, _ in kept],
@@ -147,14 +147,14 @@ class Index:
 
     def documents(self) -> list[DocumentInfo]:
         """The complete documents, with how many versions each has."""
-        found = self._documents.get(where={"complete": True}, include=["metadatas"])
+        found = self._documents.get(include=["metadatas"])
         earlier = self._versions.get(include=["metadatas"])["metadatas"]
         counts: dict[str, int] = {}
         for meta in earlier:
             counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
         infos = [DocumentInfo(id=i, versions=1 + counts.get(i, 0),
                               **{k: m[k] for k in ("title", "version", "chars", "passages", "ingested")})
-                 for i, m in zip(found["ids"], found["metadatas"])]
+                 for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)]
         return sorted(infos, key=lambda info: info.id)
 
     def versions(self, doc_id: str) -> list[str]:
@@ -169,7 +169,8 @@ class Index:
 
     def chunks(self) -> list[Chunk]:
         """Every passage of a complete document, in a stable order."""
-        complete = set(self._documents.get(where={"complete": True}, include=[])["ids"])
+        found = self._documents.get(include=["metadatas"])
+        complete = {i for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)}
         found = self._passages.get(include=["documents", "metadatas"])
         chunks = [_chunk(text, meta) for text, meta in zip(found["documents"], found["metadatas"])
                   if meta["doc_id"] in complete]
@@ -192,8 +193,18 @@ class Index:
         found = self._passages.get(ids=list(chunk_ids), include=["embeddings"])
         return dict(zip(found["ids"], np.asarray(found["embeddings"], dtype=np.float32)))
 
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every passage id and embedding (for exact search, as a yardstick of the HNSW index)."""
+        found = self._passages.get(include=["embeddings"])
+        return found["ids"], np.asarray(found["embeddings"], dtype=np.float32)
+
     def count(self) -> int:
         return self._passages.count()
+
+
+def _complete(meta: dict) -> bool:
+    # Indexes written before the flag existed have no key: their records were written whole.
+    return meta.get("complete", True)
 
 
 def _metadata(document: Document, passages: int) -> dict:
@@ -214,5 +225,21 @@ def _chunk(text: str, meta: dict) -> Chunk:
     return Chunk(doc_id=meta["doc_id"], start=meta["start"], end=meta["end"], text=text)
 
 
-def _exists(settings: Settings) -> bool:
-    return (settings.index / "chroma.sqlite3").is_file()
+def _missing(settings: Settings) -> IndexMissingError:
+    flag = f"--chroma-url {settings.chroma_url}" if settings.chroma_url else f"--index {settings.index}"
+    return IndexMissingError(f"no index at {settings.location}: run `assistant ingest seeds {flag}` first")
+
+
+def _client(settings: Settings):
+    telemetry_off = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlsplit(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"chroma url {settings.chroma_url!r}: expected http://HOST:PORT")
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                       ssl=url.scheme == "https", settings=telemetry_off)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError subclasses here
+            raise ConfigError(f"cannot reach the Chroma server at {settings.chroma_url} ({exc})") from exc
+    settings.index.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index), settings=telemetry_off)

@@ -52,7 +52,7 @@ class Assistant:
 
     @cached_property
     def lexical(self) -> Lexical:
-        return lexical_for(self.index, self.settings.index / LEXICAL_DIR)
+        return lexical_for(self.index, self.settings.cache / LEXICAL_DIR)
 
     @cached_property
     def retriever(self) -> PassageRetriever:
@@ -113,13 +113,13 @@ class Assistant:
             if "index" not in self.__dict__:
                 self.index = Index(self.settings, create=True)
             report = ingest(items, self.index, self.embedder, self.settings, progress=progress)
-            if report.changed or not (self.settings.index / LEXICAL_DIR).exists():
+            if report.changed or not (self.settings.cache / LEXICAL_DIR).exists():
                 self._refresh()
             return report
 
     def _refresh(self) -> None:
         """Rebuild the lexical index now (not on the first question), then swap it in."""
-        self.lexical = lexical_for(self.index, self.settings.index / LEXICAL_DIR)
+        self.lexical = lexical_for(self.index, self.settings.cache / LEXICAL_DIR)
         for name in ("retriever", "chain"):
             self.__dict__.pop(name, None)
 

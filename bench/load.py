@@ -31,9 +31,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(index: Path, port: int) -> subprocess.Popen:
-    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(ROOT / "seeds"), "--index", str(index)],
-                   check=True, capture_output=True)
+def start_server(index: Path, port: int) -> subprocess.Popen:
+    """`assistant serve` on `index`, once it answers."""
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--index", str(index),
                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -53,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = start(Path(tmp) / "index", port)
+        port, index = free_port(), Path(tmp) / "index"
+        subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(ROOT / "seeds"), "--index", str(index)],
+                       check=True, capture_output=True)
+        server = start_server(index, port)
         url = f"http://127.0.0.1:{port}/api/ask"
         try:
             with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=args.concurrency)) as client:

@@ -55,16 +55,14 @@ def settings(tmp_path) -> Settings:
 @contextmanager
 def serving(index: Path, **env: str):
     """A real `assistant serve` on a free loopback port, owning `index`; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     environ = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env}
     log = open(index.parent / f"serve-{port}.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--index", str(index),
                                 "--port", str(port)], env=environ, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(url, process, index.parent / f"serve-{port}.log")
+        wait_for(f"{url}/openapi.json", process, index.parent / f"serve-{port}.log")
         yield url
     finally:
         process.terminate()
@@ -72,13 +70,20 @@ def serving(index: Path, **env: str):
         log.close()
 
 
-def _wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """Until `url` answers; fails with the log if the process exits first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            httpx.get(f"{url}/openapi.json", timeout=2)
+            httpx.get(url, timeout=2)
             return
         except httpx.TransportError:
             time.sleep(0.5)
