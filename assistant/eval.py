@@ -144,6 +144,11 @@ def load_questions(path: str | Path) -> list[Question]:
     return [_question(path, n, line) for n, line in enumerate(lines, 1) if line.strip()]
 
 
+def questions_from(records: list[dict]) -> list[Question]:
+    """Questions from parsed records (e.g. marked in the web chat), numbered from 1."""
+    return [_question(Path("marked"), n, json.dumps(r)) for n, r in enumerate(records, 1)]
+
+
 def _question(path: Path, n: int, line: str) -> Question:
     try:
         raw = json.loads(line)

@@ -8,7 +8,9 @@ it is rendered: markup in them shows as text, it never runs.
 from __future__ import annotations
 
 import html
+import json
 import re
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,8 +18,10 @@ import gradio as gr
 from fastapi import FastAPI
 
 from .answer import Answer
-from .errors import AssistantError
+from .errors import AnswerError, AssistantError
+from .eval import load_questions, questions_from, run
 from .pipeline import Assistant
+from .report import render
 from .sources import SUPPORTED
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -71,10 +75,36 @@ def build(assistant: Assistant) -> gr.Blocks:
                     plain = gr.Textbox(elem_id="plain", label="Answer with citations, as plain text",
                                        buttons=["copy"], interactive=False, lines=3)
                     restart = gr.Button("New conversation", elem_id="new", size="sm")
+                    with gr.Accordion("Editors: mark the last answer for a question set", open=False,
+                                      elem_id="marking"):
+                        verdict = gr.Radio(["right", "wrong", "should decline"], label="The last answer is",
+                                           elem_id="verdict")
+                        expected = gr.Textbox(label="Words a right answer contains (comma-separated, any one counts)",
+                                              elem_id="expected")
+                        with gr.Row():
+                            evidence = gr.Textbox(label="Right evidence: a verbatim quote (blank: the answer's "
+                                                  "citations, when it is right)", elem_id="evidence", scale=3)
+                            source = gr.Textbox(label="in article id", elem_id="evidence-source", scale=1)
+                        mark = gr.Button("Add to the question set", elem_id="mark", size="sm")
+                        mark_status = gr.Markdown(elem_id="mark-status")
+                        download = gr.DownloadButton("Download the marked questions (.jsonl)", elem_id="download",
+                                                     visible=False)
                 with gr.Column(scale=2):
                     article = gr.HTML(EMPTY_PANEL, elem_id="article", js_on_load=None)
             marker = gr.Button(elem_id="marker", visible="hidden")
             clicked_marker = gr.Textbox(visible="hidden")  # carries the marker from MARKER_JS
+        with gr.Tab("Evaluate"):
+            gr.Markdown("Run a question set (the JSONL format of `assistant eval`, or the questions marked in "
+                        "the chat) and read the report.")
+            with gr.Row():
+                question_set = gr.File(label="Question set (.jsonl)", file_types=[".jsonl"], elem_id="question-set")
+                with gr.Column():
+                    run_file = gr.Button("Evaluate the uploaded set", elem_id="run-set")
+                    run_marked = gr.Button("Evaluate the marked questions", elem_id="run-marked")
+                    report_file = gr.DownloadButton("Download the report (.html)", visible=False,
+                                                    elem_id="report-download")
+            report_status = gr.Markdown(elem_id="report-status")
+            report_view = gr.HTML(elem_id="report", js_on_load=None)
         with gr.Tab("Articles"):
             listing = gr.Dataframe(_listing(assistant), headers=["Title", "Id", "Passages", "Characters"],
                                    elem_id="listing", interactive=False)
@@ -121,6 +151,34 @@ def build(assistant: Assistant) -> gr.Blocks:
         def add_text(heading: str, body: str):
             return _added(assistant, lambda: assistant.add_text(body, heading or None))
 
+        def add_mark(choice: str | None, words: str, quote: str, doc_id: str, history: list, answers: list,
+                     marked: list):
+            try:
+                record = marked_question(assistant, choice, words, quote, doc_id, history, answers)
+            except AssistantError as exc:
+                return gr.skip(), f"⚠ {_escape(str(exc))}", gr.skip()
+            marked = marked + [record]
+            path = _write_jsonl(marked)
+            return marked, f"{len(marked)} question(s) marked.", gr.update(value=path, visible=True)
+
+        def evaluate(path: str | None, marked: list | None = None):
+            try:
+                questions = load_questions(path) if path else questions_from(marked or [])
+                if not questions:
+                    raise AnswerError("no questions to evaluate: upload a set or mark answers in the chat")
+                page = render([("this assistant", run(assistant, questions))], assistant.document,
+                              title=f"Evaluation of {len(questions)} question(s)")
+            except AssistantError as exc:
+                return f"⚠ {_escape(str(exc))}", "", gr.skip()
+            out = Path(tempfile.mkdtemp(prefix="report-")) / "report.html"
+            out.write_text(page, encoding="utf-8")
+            frame = f"<iframe title='report' srcdoc='{html.escape(page, quote=True)}' style='width:100%;height:80vh;border:0'></iframe>"
+            return f"Evaluated {len(questions)} question(s).", frame, gr.update(value=str(out), visible=True)
+
+        marked = gr.State([])
+        mark.click(add_mark, [verdict, expected, evidence, source, turns, cited, marked], [marked, mark_status, download])
+        run_file.click(evaluate, question_set, [report_status, report_view, report_file])
+        run_marked.click(lambda m: evaluate(None, m), marked, [report_status, report_view, report_file])
         outputs = [question, chat, turns, cited, citations, plain]
         question.submit(respond, [question, chat, turns, cited], outputs)
         citations.input(show, [citations, cited], article).then(None, js=SCROLL)
@@ -130,6 +188,38 @@ def build(assistant: Assistant) -> gr.Blocks:
         upload.upload(add_file, upload, [listing, status, upload])
         paste.click(add_text, [title, text], [listing, status])
     return blocks
+
+
+def marked_question(assistant: Assistant, verdict: str | None, words: str, quote: str, doc_id: str,
+                    history: list, answers: list) -> dict:
+    """A question-set line for the last answer, as an editor marked it; its evidence checked verbatim."""
+    if not answers:
+        raise AnswerError("ask a question first, then mark its answer")
+    if verdict not in ("right", "wrong", "should decline"):
+        raise AnswerError("choose whether the last answer is right, wrong, or should have been declined")
+    question = history[-2]["content"]
+    if verdict == "should decline":
+        return {"question": question, "answers": None, "evidence": []}
+    expected = [w.strip() for w in words.split(",") if w.strip()]
+    if not expected:
+        raise AnswerError("type the words a right answer contains")
+    if quote.strip():
+        evidence = [{"source": doc_id.strip(), "quote": quote.strip()}]
+    elif verdict == "right" and answers[-1]:
+        evidence = [{"source": c["source"], "quote": c["quote"]} for c in answers[-1]]
+    else:
+        raise AnswerError("give the right evidence: a verbatim quote and its article id")
+    for e in evidence:
+        document = assistant.document(e["source"])
+        if document is None or e["quote"] not in document.text:
+            raise AnswerError(f"evidence {e['quote'][:60]!r} is not verbatim in {e['source'] or '(no article id)'}")
+    return {"question": question, "answers": expected, "evidence": evidence}
+
+
+def _write_jsonl(records: list[dict]) -> str:
+    path = Path(tempfile.mkdtemp(prefix="marked-")) / "questions.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return str(path)
 
 
 def _exchange(asked: str, reply: str) -> list[dict]:

@@ -1,6 +1,8 @@
 """The web chat in a real browser: Debian's Chromium driven by Playwright, against a real server."""
 
+import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -118,6 +120,32 @@ def test_bad_upload_gets_a_clear_message(chat, tmp_path):
     chat.locator("#upload input[type=file]").set_input_files(str(bad))
     chat.wait_for_selector("#status :text('scan.pdf')")
     assert "unreadable PDF" in chat.inner_text("#status")
+    chat.get_by_role("tab", name="Chat").click()
+
+
+def test_editor_marks_an_answer_and_downloads_the_question_set(chat):
+    ask(chat, QUESTION)
+    chat.click("#marking button, #marking .label-wrap")
+    chat.locator("#verdict label", has_text="right").click()
+    chat.fill("#expected textarea", "Lavrov")
+    chat.click("#mark")
+    chat.wait_for_selector("#mark-status :text('1 question(s) marked')")
+    with chat.expect_download() as download:
+        chat.click("#download")
+    [line] = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    record = json.loads(line)
+    assert record["question"] == QUESTION and record["answers"] == ["Lavrov"]
+    assert record["evidence"] == [{"source": "002_41f72d074bf60d22.txt", "quote": first_quote(chat, QUESTION)}]
+
+
+def test_evaluate_tab_reports_on_the_marked_questions(chat):
+    chat.get_by_role("tab", name="Evaluate").click()
+    chat.click("#run-marked")
+    chat.wait_for_selector("#report-status :text('Evaluated 1 question(s)')")
+    report = chat.frame_locator("#report iframe")
+    assert report.locator("#totals").inner_text().count("1.0") >= 2  # answer hit and evidence hit
+    assert "pass" in report.locator("#questions").inner_text()
+    chat.screenshot(path=str(SCREENSHOT.with_name("evaluate-tab.png")), full_page=True)
     chat.get_by_role("tab", name="Chat").click()
 
 
