@@ -90,7 +90,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         if _INSTRUCTION.search(question):
             return abstain(question, "the question asks to change instructions; only questions about the articles are answered")
-        asked = [(w, t) for w in dict.fromkeys(words(question)) for t in terms(w) if t not in FRAMING]
+        asked = _asked(question)
         asks_for, value_terms, value = _AGE
         if asks_for.search(question):
             asked = [(w, t) for w, t in asked if t not in value_terms]
@@ -102,19 +102,19 @@ class ExtractiveAnswerer:
         weight = {t: self.lexical.idf(t) for _, t in asked}
         chosen = self._choose(asked, weight, passages)
         documents = {c.doc_id: self.document(c.doc_id) for c in chosen}
-        context = " ".join(self._context(c) for c in chosen)
+        context = " ".join(self.context(c) for c in chosen)
         named = _names(question, documents[chosen[0].doc_id])
-        if self._support(asked, weight, f"{context} {named}") < self.settings.min_support:
+        if self._support(asked, weight, f"{context} {named}")[0] < self.settings.min_support:
             return abstain(question)
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
-        return self._cite(question, spans, chosen, documents)
+        return cite(question, [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)], documents.get)
 
     def _choose(self, asked: list[tuple[str, str]], weight: dict[str, float],
                 passages: Sequence[Passage]) -> list[Chunk]:
         """The top passage, then any close runner-up that covers a weighty share of the question
         terms it lacks."""
         best = passages[0]
-        chosen, covered = [best.chunk], set(_matched(asked, self._context(best.chunk)))
+        chosen, covered = [best.chunk], set(_matched(asked, self.context(best.chunk)))
         for p in passages[1:]:
             if len(chosen) >= self.settings.max_sentences or p.score < self.settings.runner_up * best.score:
                 break
@@ -129,13 +129,22 @@ class ExtractiveAnswerer:
                 chosen.insert(chosen.index(c) + 1, follower)
         return chosen
 
-    def _context(self, chunk: Chunk) -> str:
+    def grounding(self, claim: str, evidence: str) -> tuple[float, list[str]]:
+        """How much of `claim` the `evidence` carries: the IDF-weighted share of its terms found
+        there literally or as a close paraphrase, and the words found in neither way."""
+        asked = _asked(claim)
+        if not asked:
+            return 1.0, []
+        return self._support(asked, {t: self.lexical.idf(t) for _, t in asked}, evidence)
+
+    def context(self, chunk: Chunk) -> str:
         """A sentence with its neighbours: where its pronouns and its subject are resolved."""
         around = (self.lexical.neighbour(chunk, -1), chunk, self.lexical.neighbour(chunk, 1))
         return " ".join(c.text for c in around if c)
 
-    def _support(self, asked: list[tuple[str, str]], weight: dict[str, float], text: str) -> float:
-        """IDF-weighted share of the question's terms found in `text`, literally or paraphrased."""
+    def _support(self, asked: list[tuple[str, str]], weight: dict[str, float], text: str) -> tuple[float, list[str]]:
+        """IDF-weighted share of the question's terms found in `text`, literally or paraphrased,
+        and the words found in neither way."""
         found = set(_matched(asked, text))
         weights = np.array([weight[t] for _, t in asked])
         score = np.array([1.0 if t in found else 0.0 for _, t in asked])
@@ -145,7 +154,8 @@ class ExtractiveAnswerer:
             sims = self._word_vectors(tuple(asked[i][0] for i in missing)) @ self._word_vectors(tuple(candidates)).T
             best = sims.max(axis=1)
             score[missing] = np.where(best >= self.settings.paraphrase_floor, best, 0.0)
-        return float(weights @ score / weights.sum())
+        unmatched = [asked[i][0] for i in range(len(asked)) if score[i] == 0.0]
+        return float(weights @ score / weights.sum()), unmatched
 
     def _word_vectors(self, items: tuple[str, ...]) -> np.ndarray:
         """Word embeddings, computed once per word in one batch for all the new ones."""
@@ -154,22 +164,40 @@ class ExtractiveAnswerer:
             self._vectors.update(zip(new, self.embedder.embed(new)))
         return np.stack([self._vectors[w] for w in items])
 
-    def _cite(self, question: str, spans: list[tuple[int, int]], chosen: list[Chunk],
-              documents: dict[str, Document | None]) -> Answer:
-        citations, parts = [], []
-        for (start, end), chunk in zip(spans, chosen):
-            document = documents[chunk.doc_id]
+
+def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, int, int]]]],
+         document: Callable[[str], Document | None], notice: str | None = None) -> Answer:
+    """An answer made of `parts`: each a sentence (None: the quoted span itself) and the spans of
+    passages it rests on, numbered in order. Every span is checked against the stored text; a part
+    left with no span is left out, and an answer left with none is an abstention."""
+    citations: dict[tuple[str, int, int], Citation] = {}
+    documents: dict[str, Document | None] = {}
+    texts = []
+    for text, spans in parts:
+        numbers = []
+        for chunk, start, end in spans:
+            if chunk.doc_id not in documents:
+                documents[chunk.doc_id] = document(chunk.doc_id)
+            source = documents[chunk.doc_id]
             # The stored text is the authority: a passage that no longer matches it is not cited.
-            if document is None or document.text[chunk.start : chunk.end] != chunk.text:
+            if source is None or source.text[chunk.start : chunk.end] != chunk.text:
                 continue
-            n = len(citations) + 1
-            quote = document.text[start:end]
-            citations.append(Citation(n, document.id, start, end, quote, document.title, document.version,
-                                      document.outlet, document.date, document.url))
-            parts.append(f"{quote} [{n}]")
-        if not citations:
-            return abstain(question)
-        return Answer(question=question, text=" ".join(parts), citations=tuple(citations))
+            key = (source.id, start, end)
+            if key not in citations:
+                citations[key] = Citation(len(citations) + 1, source.id, start, end, source.text[start:end],
+                                          source.title, source.version, source.outlet, source.date, source.url)
+            numbers.append(citations[key])
+        if numbers:
+            body = text if text is not None else numbers[0].quote
+            texts.append(f"{body} " + "".join(f"[{c.n}]" for c in numbers))
+    if not citations:
+        return abstain(question, notice)
+    return Answer(question=question, text=" ".join(texts), citations=tuple(citations.values()), notice=notice)
+
+
+def _asked(text: str) -> list[tuple[str, str]]:
+    """The words of `text` that carry its content, with their stems."""
+    return [(w, t) for w in dict.fromkeys(words(text)) for t in terms(w) if t not in FRAMING]
 
 
 def _names(question: str, document: Document | None) -> str:

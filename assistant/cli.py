@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        flags = {"index": args.index and Path(args.index), "chroma_url": args.chroma_url, "device": args.device}
+        flags = {"index": args.index and Path(args.index), "chroma_url": args.chroma_url, "device": args.device,
+                 "llm": getattr(args, "llm", None)}
         settings = replace(settings, **{k: v for k, v in flags.items() if v})
         return args.run(args, settings)
     except AssistantError as exc:
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = command("serve", _serve, "serve the web chat at / and the JSON API at /api")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=7860)
+    for sub in (ask, evaluate, serve):
+        sub.add_argument("--llm", metavar="PROVIDER:MODEL",
+                         help="a chat model writes the answers, checked against the sources (or ASSISTANT_LLM)")
     return parser
 
 

@@ -26,6 +26,10 @@ class Settings:
     runner_up_share: float = 0.3  # ...and only if it adds this share of the question's term weight
     max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
     trim_chars: int = 250  # sentences longer than this are cut to the clauses that answer
+    llm: str | None = None  # PROVIDER:MODEL for init_chat_model; None: the extractive answerer
+    llm_timeout: float = 20.0  # seconds before a model counts as down and the extractive answer is given
+    verify_coverage: float = 0.6  # share of a model sentence's term weight its cited passages must carry
+    verify_unmatched: int = 1  # words of a model sentence allowed to be in no cited passage at all
     max_question_chars: int = 2000
     max_file_bytes: int = 20_000_000  # larger files and uploads are refused
     api_token: str | None = None  # when set, /api requests need "Authorization: Bearer <token>"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import ConfigurableField, Runnable, RunnableLambda, RunnablePassthrough
 
+from . import llm
 from .answer import Answer, ExtractiveAnswerer
 from .chat import Turn, standalone, turns
 from .config import Settings
@@ -37,10 +39,16 @@ class Assistant:
     """Safe to share between threads: answers read a consistent set of index parts while
     writes (ingest, remove) take turns and swap in the rebuilt parts when done."""
 
-    def __init__(self, index: str | Path | None = None, settings: Settings | None = None):
+    def __init__(self, index: str | Path | None = None, settings: Settings | None = None,
+                 chat_model: BaseChatModel | None = None):
+        """`chat_model` (or Settings.llm) makes a language model write the answers, checked
+        against the passages; without one, answers are verbatim extracts."""
         settings = settings or Settings.from_env()
         self.settings = replace(settings, index=Path(index)) if index is not None else settings
         self._writing = threading.Lock()
+        if chat_model is None and self.settings.llm:
+            chat_model = llm.chat_model(self.settings)
+        self.chat_model = chat_model
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -60,8 +68,15 @@ class Assistant:
         return PassageRetriever(searcher=Searcher(self.index, self.lexical, self.embedder, self.settings))
 
     @cached_property
-    def chain(self) -> Runnable:
+    def answerer(self) -> ExtractiveAnswerer | llm.LLMAnswerer:
         answerer = ExtractiveAnswerer(self.lexical, self.embedder, self.index.document, self.settings)
+        if self.chat_model is None:
+            return answerer
+        return llm.LLMAnswerer(self.chat_model, answerer, self.index.document, self.settings)
+
+    @cached_property
+    def chain(self) -> Runnable:
+        answerer = self.answerer
         retriever = self.retriever.configurable_fields(k=ConfigurableField(id="k", name="passages retrieved"))
         passages = retriever | RunnableLambda(lambda docs: [from_lc_document(d) for d in docs])
         return {"question": RunnablePassthrough(), "passages": passages} | RunnableLambda(
@@ -120,7 +135,7 @@ class Assistant:
     def _refresh(self) -> None:
         """Rebuild the lexical index now (not on the first question), then swap it in."""
         self.lexical = lexical_for(self.index, self.settings.cache / LEXICAL_DIR)
-        for name in ("retriever", "chain"):
+        for name in ("retriever", "answerer", "chain"):
             self.__dict__.pop(name, None)
 
     def ask(self, question: str, history: Sequence[Turn | dict] | None = None, k: int | None = None) -> Answer:
@@ -133,6 +148,18 @@ class Assistant:
         query = standalone(question, turns(history))
         config = {"configurable": {"k": k}} if k else None
         return replace(self.chain.invoke(query, config=config), question=question)
+
+    def stream(self, question: str, history: Sequence[Turn | dict] | None = None) -> Iterator[str | Answer]:
+        """As ask(), but with a language model its text arrives as it is written (unchecked
+        strings), before the checked Answer, which always comes last."""
+        question = _check(question, self.settings.max_question_chars)
+        query = standalone(question, turns(history))
+        if self.chat_model is None:
+            yield replace(self.chain.invoke(query), question=question)
+            return
+        passages = [from_lc_document(d) for d in self.retriever.invoke(query)]
+        for item in self.answerer.stream(query, passages):
+            yield replace(item, question=question) if isinstance(item, Answer) else item
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.documents()

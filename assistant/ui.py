@@ -118,18 +118,25 @@ def build(assistant: Assistant) -> gr.Blocks:
                     paste = gr.Button("Add pasted text", elem_id="paste")
 
         def respond(asked: str, messages: list, history: list, answers: list):
+            """Streams a language model's text as it comes (marked unchecked), then the checked answer."""
             if not asked.strip():
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                return
             try:
-                answer = assistant.ask(asked, history)
+                for item in assistant.stream(asked, history):
+                    if isinstance(item, str):
+                        partial = messages + _exchange(asked, f"{_escape(item)}\n\n*…checking against the sources*")
+                        yield "", partial, history, answers, gr.skip(), gr.skip()
+                        continue
+                    turn, answer = len(answers), item
             except AssistantError as exc:
                 reply = f"⚠ {_escape(str(exc))}"
-                return "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip()
-            turn = len(answers)
+                yield "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip()
+                return
             messages = messages + _exchange(asked, _render(answer, turn))
             history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
             answers = answers + [[asdict(c) for c in answer.citations]]
-            return "", messages, history, answers, _choices(answers, turn), _plain(answer)
+            yield "", messages, history, answers, _choices(answers, turn), _plain(answer)
 
         def show(choice: str | None, answers: list) -> str:
             if not choice:
@@ -238,6 +245,9 @@ def _render(answer: Answer, turn: int) -> str:
     lines = [body]
     if answer.notice:
         lines.append(f"*{_escape(answer.notice)}*")
+    if answer.unsupported:
+        removed = "\n".join(f"- ~~{_escape(s)}~~" for s in answer.unsupported)
+        lines.append(f"**Removed: the model wrote this, the sources do not support it**\n{removed}")
     for c in answer.citations:
         lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**{_escape(_byline(c))}: “{_escape(c.quote)}”")
     return "\n\n".join(lines)

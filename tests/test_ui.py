@@ -159,3 +159,14 @@ def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat):
     chat.wait_for_function(f"() => !document.querySelector(\"{BOT}\")")
     assert "The articles do not say" in ask(chat, "How old is he?")
     assert chat.outside == []
+
+
+def test_unsupported_sentences_are_shown_struck_through_as_removed():
+    from assistant.answer import Answer
+    from assistant.ui import _render
+
+    answer = Answer("How old is he?", "Bondarev is 41 years old. [1]", mode="llm",
+                    unsupported=("He was born in <b>Novosibirsk</b>. (Novosibirsk: not in the sources)",))
+    shown = _render(answer, 0)
+    assert "Removed: the model wrote this, the sources do not support it" in shown
+    assert "~~He was born in &lt;b&gt;Novosibirsk&lt;/b&gt;\\. \\(Novosibirsk: not in the sources\\)~~" in shown
