@@ -35,9 +35,19 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 # Questions whose answer is a kind of value, not a word of the question: the words that ask for
-# it, and what a sentence that gives it looks like.
-_AGE = (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.IGNORECASE), frozenset(terms("old age")),
-        re.compile(r"\b[A-Z][\w'’-]+, \d{1,3},|\baged \d{1,3}\b|\b\d{1,3}-year-old\b|\b\d{1,3} years old\b"))
+# it, what a sentence that gives it looks like, and whether it must sit beside the name asked about.
+_VALUES = (
+    (re.compile(r"\bhow old\b|\bwhat age\b|\bage of\b", re.IGNORECASE), frozenset(terms("old age")),
+     re.compile(r"\b[A-Z][\w'’-]+, \d{1,3},|\baged \d{1,3}\b|\b\d{1,3}-year-old\b|\b\d{1,3} years old\b"), True),
+    (re.compile(r"\bhow much\b.*\b(earn|cost|pay|paid|salary|price|worth|spen[dt]|charged?|sold|owe)",
+                re.IGNORECASE), frozenset(terms("much")),
+     re.compile(r"[$£€¥]\s?\d|\d\s?(dollars|pounds|euros|roubles|rubles|francs|yen|bn|billion|million)\b", re.IGNORECASE),
+     False),
+    (re.compile(r"\bhow (many|much)\b", re.IGNORECASE), frozenset(terms("many much")),
+     re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+                r"forty|fifty|hundred|thousand|million|billion|dozens?|several|half)\b", re.IGNORECASE),
+     False),
+)
 _NAME = re.compile(r"\b[A-Z][\w'’-]*")
 _CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
 
@@ -90,34 +100,43 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         if _INSTRUCTION.search(question):
             return abstain(question, "the question asks to change instructions; only questions about the articles are answered")
-        asked = _asked(question)
-        asks_for, value_terms, value = _AGE
-        if asks_for.search(question):
-            asked = [(w, t) for w, t in asked if t not in value_terms]
-            # The value must sit in the sentence with the one it is about, not elsewhere in the article.
-            names = _NAME.findall(question)[1:]
-            passages = [p for p in passages if value.search(p.chunk.text) and all(n in p.chunk.text for n in names)]
+        asked, names = _asked(question), _question_names(question)
+        for asks_for, value_terms, value, beside_name in _VALUES:
+            if asks_for.search(question):
+                asked = [(w, t) for w, t in asked if t not in value_terms]
+                passages = [p for p in passages if value.search(p.chunk.text)
+                            and (not beside_name or all(n in p.chunk.text for n in names))]
+        documents = {p.chunk.doc_id: self.document(p.chunk.doc_id) for p in passages}
+        # An answer rests on an article that names what the question names, not on a namesake topic.
+        passages = [p for p in passages if _mentions(documents[p.chunk.doc_id], names)]
         if not passages or not asked:
             return abstain(question)
         weight = {t: self.lexical.idf(t) for _, t in asked}
-        chosen = self._choose(asked, weight, passages)
-        documents = {c.doc_id: self.document(c.doc_id) for c in chosen}
-        context = " ".join(self.context(c) for c in chosen)
-        named = _names(question, documents[chosen[0].doc_id])
-        if self._support(asked, weight, f"{context} {named}")[0] < self.settings.min_support:
+        named = {t for n in names for t in terms(n)}
+        claim = [(w, t) for w, t in asked if t not in named]
+        chosen = self._choose(asked, claim or asked, weight, passages)
+        # Names the article carries count as supported: its later sentences need not repeat them.
+        # But what the question asks about them must be there too: in a large archive the names
+        # are rare and weigh most, while "capital" or "weather" are common and weigh little.
+        context = " ".join([*(self.context(c) for c in chosen), *names])
+        if (self._support(asked, weight, context)[0] < self.settings.min_support
+                or claim and self._support(claim, weight, context)[0] < self.settings.min_claim):
             return abstain(question)
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
         return cite(question, [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)], documents.get)
 
-    def _choose(self, asked: list[tuple[str, str]], weight: dict[str, float],
+    def _choose(self, asked: list[tuple[str, str]], claim: list[tuple[str, str]], weight: dict[str, float],
                 passages: Sequence[Passage]) -> list[Chunk]:
-        """The top passage, then any close runner-up that covers a weighty share of the question
-        terms it lacks."""
+        """Of the passages close to the top score, the one that has most of what the question asks
+        (its terms besides names); then any close runner-up that covers a weighty share of the
+        question terms it lacks."""
         best = passages[0]
         chosen, covered = [best.chunk], set(_matched(asked, self.context(best.chunk)))
         for p in passages[1:]:
             if len(chosen) >= self.settings.max_sentences or p.score < self.settings.runner_up * best.score:
                 break
+            if p.chunk.doc_id != best.chunk.doc_id:  # sentences of unrelated articles prove nothing together
+                continue
             new = set(_matched(asked, p.chunk.text)) - covered
             if sum(weight[t] for t in new) >= self.settings.runner_up_share * sum(weight.values()):
                 chosen.append(p.chunk)
@@ -200,11 +219,13 @@ def _asked(text: str) -> list[tuple[str, str]]:
     return [(w, t) for w in dict.fromkeys(words(text)) for t in terms(w) if t not in FRAMING]
 
 
-def _names(question: str, document: Document | None) -> str:
-    """The names the question shares with the article: an article is about its people and
-    places, so its later sentences need not repeat them."""
-    names = _NAME.findall(question)[1:]  # the first word is capitalised anyway
-    return " ".join(n for n in names if document and n in document.text)
+def _question_names(question: str) -> list[str]:
+    """The capitalised words of a question after its first (which is capitalised anyway)."""
+    return [re.sub(r"['’]s$", "", n) for n in _NAME.findall(question)[1:] if n not in ("I",)]
+
+
+def _mentions(document: Document | None, names: list[str]) -> bool:
+    return document is not None and all(re.search(rf"\b{re.escape(n)}", document.text) for n in names)
 
 
 def _matched(asked: list[tuple[str, str]], text: str) -> list[str]:

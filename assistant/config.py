@@ -21,6 +21,7 @@ class Settings:
     candidates: int = 50  # per ranking (dense and lexical) before they are merged
     dense_weight: float = 0.5  # share of the dense score in the hybrid mix (0.3-0.5 measured best)
     min_support: float = 0.47  # IDF-weighted share of question terms the cited sentences must cover
+    min_claim: float = 0.3  # ...and of its terms other than names (measured with the archive: docs/method.md)
     paraphrase_floor: float = 0.6  # word similarity that counts as a paraphrase ("worried"~"concerned")
     runner_up: float = 0.7  # a second sentence is cited only within this share of the best score
     runner_up_share: float = 0.3  # ...and only if it adds this share of the question's term weight

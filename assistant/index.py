@@ -147,8 +147,8 @@ class Index:
 
     def documents(self) -> list[DocumentInfo]:
         """The complete documents, with how many versions each has."""
-        found = self._documents.get(include=["metadatas"])
-        earlier = self._versions.get(include=["metadatas"])["metadatas"]
+        found = _everything(self._documents, ["metadatas"])
+        earlier = _everything(self._versions, ["metadatas"])["metadatas"]
         counts: dict[str, int] = {}
         for meta in earlier:
             counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
@@ -169,9 +169,9 @@ class Index:
 
     def chunks(self) -> list[Chunk]:
         """Every passage of a complete document, in a stable order."""
-        found = self._documents.get(include=["metadatas"])
+        found = _everything(self._documents, ["metadatas"])
         complete = {i for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)}
-        found = self._passages.get(include=["documents", "metadatas"])
+        found = _everything(self._passages, ["documents", "metadatas"])
         chunks = [_chunk(text, meta) for text, meta in zip(found["documents"], found["metadatas"])
                   if meta["doc_id"] in complete]
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
@@ -195,11 +195,22 @@ class Index:
 
     def vectors(self) -> tuple[list[str], np.ndarray]:
         """Every passage id and embedding (for exact search, as a yardstick of the HNSW index)."""
-        found = self._passages.get(include=["embeddings"])
+        found = _everything(self._passages, ["embeddings"])
         return found["ids"], np.asarray(found["embeddings"], dtype=np.float32)
 
     def count(self) -> int:
         return self._passages.count()
+
+
+def _everything(collection, include: list[str], page: int = 2000) -> dict[str, list]:
+    """Every record of a collection, fetched a page at a time: one get of a large collection
+    overflows SQLite's limit on query variables."""
+    found: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    for offset in range(0, collection.count(), page):
+        part = collection.get(include=include, limit=page, offset=offset)
+        for key in found:
+            found[key].extend(part[key])
+    return found
 
 
 def _complete(meta: dict) -> bool:
