@@ -114,7 +114,7 @@ class ExtractiveAnswerer:
         weight = {t: self.lexical.idf(t) for _, t in asked}
         named = {t for n in names for t in terms(n)}
         claim = [(w, t) for w, t in asked if t not in named]
-        chosen = self._choose(asked, claim or asked, weight, passages)
+        chosen = self._choose(asked, weight, passages)
         # Names the article carries count as supported: its later sentences need not repeat them.
         # But what the question asks about them must be there too: in a large archive the names
         # are rare and weigh most, while "capital" or "weather" are common and weigh little.
@@ -125,11 +125,10 @@ class ExtractiveAnswerer:
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
         return cite(question, [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)], documents.get)
 
-    def _choose(self, asked: list[tuple[str, str]], claim: list[tuple[str, str]], weight: dict[str, float],
+    def _choose(self, asked: list[tuple[str, str]], weight: dict[str, float],
                 passages: Sequence[Passage]) -> list[Chunk]:
-        """Of the passages close to the top score, the one that has most of what the question asks
-        (its terms besides names); then any close runner-up that covers a weighty share of the
-        question terms it lacks."""
+        """The top passage, then any close runner-up of the same article that covers a weighty
+        share of the question terms it lacks."""
         best = passages[0]
         chosen, covered = [best.chunk], set(_matched(asked, self.context(best.chunk)))
         for p in passages[1:]:
