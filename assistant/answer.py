@@ -23,7 +23,7 @@ from .embeddings import Embedder
 from .lexical import Lexical
 from .retrieve import Passage
 from .sources import Document
-from .terms import terms, words
+from .terms import stems, terms, words
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 # Words that frame a question rather than name what it is about.
@@ -106,12 +106,14 @@ class ExtractiveAnswerer:
                 asked = [(w, t) for w, t in asked if t not in value_terms]
                 passages = [p for p in passages if value.search(p.chunk.text)
                             and (not beside_name or all(n in p.chunk.text for n in names))]
+        articles = Lexical.build([c for doc_id in dict.fromkeys(p.chunk.doc_id for p in passages)
+                                  for c in self.lexical.passages_of(doc_id)])
         documents = {p.chunk.doc_id: self.document(p.chunk.doc_id) for p in passages}
         # An answer rests on an article that names what the question names, not on a namesake topic.
         passages = [p for p in passages if _mentions(documents[p.chunk.doc_id], names)]
         if not passages or not asked:
             return abstain(question)
-        weight = {t: self.lexical.idf(t) for _, t in asked}
+        weight = {t: articles.idf(t) for _, t in asked}
         named = {t for n in names for t in terms(n)}
         claim = [(w, t) for w, t in asked if t not in named]
         chosen = self._choose(asked, weight, passages)
@@ -215,7 +217,8 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
 
 def _asked(text: str) -> list[tuple[str, str]]:
     """The words of `text` that carry its content, with their stems."""
-    return [(w, t) for w in dict.fromkeys(words(text)) for t in terms(w) if t not in FRAMING]
+    unique = list(dict.fromkeys(words(text)))
+    return [(w, t) for w, t in zip(unique, stems(unique)) if t not in FRAMING]
 
 
 def _question_names(question: str) -> list[str]:

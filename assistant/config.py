@@ -19,6 +19,7 @@ class Settings:
     device: str | None = None  # None: sentence-transformers picks (cuda when present)
     k: int = 8  # passages retrieved per question
     candidates: int = 50  # per ranking (dense and lexical) before they are merged
+    articles: int = 2  # the leading articles, re-ranked by their own term statistics (docs/method.md)
     dense_weight: float = 0.5  # share of the dense score in the hybrid mix (0.3-0.5 measured best)
     min_support: float = 0.47  # IDF-weighted share of question terms the cited sentences must cover
     min_claim: float = 0.3  # ...and of its terms other than names (measured with the archive: docs/method.md)

@@ -15,6 +15,7 @@ from .embeddings import Embedder
 from .index import Index
 from .lexical import Lexical
 from .sources import Document, Skipped
+from .terms import VERSION as TERMS_VERSION
 
 EMBED_GROUP = 512  # passages embedded together: large batches keep the encoder busy
 
@@ -101,7 +102,7 @@ def embedding_text(document: Document, chunk: Chunk) -> str:
 
 def lexical_for(index: Index, folder: Path) -> Lexical:
     """The BM25 ranking of `index`, loaded from `folder` or rebuilt there when stale."""
-    fingerprint = index.fingerprint()
+    fingerprint = f"{index.fingerprint()} terms-{TERMS_VERSION}"
     lexical = Lexical.load(folder, fingerprint)
     if lexical is None:
         lexical = Lexical.build(index.chunks())

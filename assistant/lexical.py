@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -20,6 +21,10 @@ class Lexical:
         self._bm25 = bm25
         self.chunks = chunks  # ordered by (doc_id, start): neighbours are adjacent rows
         self._row = {c.id: i for i, c in enumerate(chunks)}
+        self._rows: dict[str, range] = {}  # each document's rows
+        for doc_id, rows in itertools.groupby(range(len(chunks)), key=lambda i: chunks[i].doc_id):
+            rows = list(rows)
+            self._rows[doc_id] = range(rows[0], rows[-1] + 1)
         self._df = np.diff(bm25.scores["indptr"]) if bm25 else np.zeros(0)
 
     @classmethod
@@ -67,6 +72,9 @@ class Lexical:
 
     def row_of(self, chunk_id: str) -> int | None:
         return self._row.get(chunk_id)
+
+    def passages_of(self, doc_id: str) -> list[Chunk]:
+        return [self.chunks[row] for row in self._rows.get(doc_id, ())]
 
     def neighbour(self, chunk: Chunk, step: int) -> Chunk | None:
         """The passage `step` places after `chunk` in its document (before, if negative)."""

@@ -2,6 +2,8 @@
 
 Dense similarity alone misses exact names and numbers; BM25 alone misses paraphrase. Both are
 scaled to 0-1 over the merged candidates and mixed (Settings.dense_weight), as measured in bench/.
+The whole-index ranking picks the leading articles; their passages are then ranked again with
+the BM25 statistics of those articles alone (docs/method.md: why, measured on the archive).
 """
 
 from __future__ import annotations
@@ -36,32 +38,50 @@ class Searcher:
         self.index, self.lexical, self.embedder, self.settings = index, lexical, embedder, settings
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
-        """The k best passages: the union of both rankings' top candidates, scored on both."""
-        n = self.settings.candidates
+        """The k best passages of the articles that lead the whole-index ranking, re-ranked
+        among those articles' own passages."""
         query_vector = self.embedder.embed_query(query)
+        ranked = _mix(self._candidates(query, query_vector), self.settings.dense_weight)
+        articles = list(dict.fromkeys(p.chunk.doc_id for p in sorted(ranked, key=lambda p: -p.score)))
+        within = [c for doc_id in articles[: self.settings.articles] for c in self.lexical.passages_of(doc_id)]
+        return sorted(self._rescore(query, query_vector, within), key=lambda p: -p.score)[: k or self.settings.k]
+
+    def _candidates(self, query: str, query_vector: np.ndarray) -> list[tuple[Chunk, float, float]]:
+        """The union of both rankings' top candidates over the whole index, scored on both."""
+        n = self.settings.candidates
         bm25 = self.lexical.scores(query)
         similarity = {c.id: (c, sim) for c, sim in self.index.nearest(query_vector, n)}
         top = np.argpartition(-bm25, n)[:n] if len(bm25) > n else range(len(bm25))  # no full sort
         lexical_only = [self.lexical.chunks[row] for row in top
                         if bm25[row] > 0 and self.lexical.chunks[row].id not in similarity]
-        vectors = self.index.embeddings([c.id for c in lexical_only])
-        for chunk in lexical_only:
-            if chunk.id in vectors:
-                similarity[chunk.id] = (chunk, float(vectors[chunk.id] @ query_vector))
+        similarity.update(self._similarity(query_vector, lexical_only))
         candidates = []
         for chunk, sim in similarity.values():
             row = self.lexical.row_of(chunk.id)
             candidates.append((chunk, sim, 0.0 if row is None else float(bm25[row])))
-        return sorted(self._mix(candidates), key=lambda p: -p.score)[: k or self.settings.k]
+        return candidates
 
-    def _mix(self, candidates: list[tuple[Chunk, float, float]]) -> list[Passage]:
-        if not candidates:
-            return []
-        dense = _scale(np.array([c[1] for c in candidates]))
-        lexical = _scale(np.array([c[2] for c in candidates]))
-        w = self.settings.dense_weight
-        mixed = w * dense + (1 - w) * lexical
-        return [Passage(c, float(s), d, lx) for (c, d, lx), s in zip(candidates, mixed)]
+    def _rescore(self, query: str, query_vector: np.ndarray, chunks: list[Chunk]) -> list[Passage]:
+        """Hybrid scores with term weights of these passages alone. Across an archive a name is
+        rare and outweighs every other word of the question; among the articles about that name
+        it is common, and the words that tell its sentences apart decide, as they should."""
+        similarity = self._similarity(query_vector, chunks)
+        bm25 = Lexical.build(chunks).scores(query)
+        return _mix([(c, similarity[c.id][1], float(b)) for c, b in zip(chunks, bm25) if c.id in similarity],
+                    self.settings.dense_weight)
+
+    def _similarity(self, query_vector: np.ndarray, chunks: list[Chunk]) -> dict[str, tuple[Chunk, float]]:
+        vectors = self.index.embeddings([c.id for c in chunks])
+        return {c.id: (c, float(vectors[c.id] @ query_vector)) for c in chunks if c.id in vectors}
+
+
+def _mix(candidates: list[tuple[Chunk, float, float]], dense_weight: float) -> list[Passage]:
+    if not candidates:
+        return []
+    dense = _scale(np.array([c[1] for c in candidates]))
+    lexical = _scale(np.array([c[2] for c in candidates]))
+    mixed = dense_weight * dense + (1 - dense_weight) * lexical
+    return [Passage(c, float(s), d, lx) for (c, d, lx), s in zip(candidates, mixed)]
 
 
 def _scale(values: np.ndarray) -> np.ndarray:

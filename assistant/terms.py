@@ -9,7 +9,10 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
-_WORD = re.compile(r"\w\w+|\d")
+# Words of two letters or more, digits, and a capital letter standing alone: the letter "Z",
+# "Plan B" (not the U and S of "U.S.").
+_WORD = re.compile(r"\w\w+|\d|(?<![\w.'’])[A-Z](?![\w'’]|\.\w)")
+VERSION = "2"  # of what words() returns: a lexical ranking saved with another is rebuilt
 
 
 @lru_cache(maxsize=1)
@@ -19,9 +22,13 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def words(text: str) -> list[str]:
     """Lower-cased words without stop words, unstemmed."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    return [w for w in map(str.lower, _WORD.findall(text)) if w not in STOPWORDS]
 
 
 def terms(text: str) -> list[str]:
     """Stemmed content words: 'delivered' and 'delivery' both become 'deliv'."""
-    return _stemmer().stemWords(words(text))
+    return stems(words(text))
+
+
+def stems(words: list[str]) -> list[str]:
+    return _stemmer().stemWords(words)

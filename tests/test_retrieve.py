@@ -1,4 +1,13 @@
+import itertools
+
+import pytest
 from langchain_core.retrievers import BaseRetriever
+
+from assistant import Assistant
+from assistant.eval import load_questions
+from assistant.terms import words
+
+from .conftest import CORPUS, QUESTIONS, SEEDS
 
 
 def test_retriever_is_a_langchain_retriever_with_verbatim_offsets(seeded):
@@ -25,3 +34,33 @@ def test_hybrid_scores_are_ranked_and_scaled(seeded):
     passages = seeded.retriever.searcher.search("lies and unprofessionalism", k=5)
     scores = [p.score for p in passages]
     assert scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1
+
+
+def test_a_capital_letter_standing_alone_is_a_word():
+    assert words('a bold letter Z crossing out, "Z."') == ["bold", "letter", "z", "crossing", "z"]
+    assert words("Plan B in the U.S.") == ["plan", "b"]
+
+
+@pytest.fixture(scope="module")
+def seeds_among_distractors(tmp_path_factory) -> Assistant:
+    """seeds/ and the first 40 archive articles, none of which names Bondarev."""
+    folder = tmp_path_factory.mktemp("distractors")
+    with open(CORPUS, encoding="utf-8") as lines:
+        (folder / "news.jsonl").write_text("".join(itertools.islice(lines, 40)), encoding="utf-8")
+    assistant = Assistant(index=folder / "index")
+    assistant.ingest([SEEDS, folder / "news.jsonl"])
+    return assistant
+
+
+def test_unrelated_articles_do_not_reorder_the_passages_of_the_article_asked_about(seeded, seeds_among_distractors):
+    """Passages are ranked by the term statistics of the leading articles, not of the whole
+    index: among other articles "Bondarev" is rare and would outweigh the words that matter."""
+    questions = [q.question for q in load_questions(QUESTIONS) if "Bondarev" in q.question]
+    seeds = {p.name for p in SEEDS.iterdir()}
+    compared = 0
+    for question in questions:
+        among = [p.chunk for p in seeds_among_distractors.retriever.searcher.search(question)]
+        if {c.doc_id for c in among} <= seeds:  # the seeds lead (else another article is re-ranked too)
+            assert [c.id for c in among] == [p.chunk.id for p in seeded.retriever.searcher.search(question)], question
+            compared += 1
+    assert compared >= 0.8 * len(questions) > 10
