@@ -24,6 +24,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
+# the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/load.py
+	@if [ "$(ARCHIVE)" = 1 ]; then $(BIN)/python bench/archive.py; fi

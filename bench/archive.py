@@ -3,18 +3,17 @@
     .venv/bin/python bench/archive.py [--index DIR] [--sample 300]
 
 1. Ingest speed beside its limit, side by side in one process: the encoder alone over the passages
-   of the first --sample archive articles, then the whole ingest of the same articles.
+   of --sample archive articles spread over the file, then the whole ingest of the same articles.
 2. The archive index at --index (built by `assistant ingest seeds news.jsonl` when missing: time,
    passages/s and peak memory of that run).
 3. A fresh process: time to the first answer and its resident memory (nothing rebuilt).
-4. The test question set on the archive index (the core floors), and warm latency through the
-   Python API and the HTTP API.
+4. The test question set on the archive index (the core floors), HNSW recall against exact search,
+   warm latency through the Python API (and each step of an answer timed alone) and the HTTP API.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import resource
 import subprocess
@@ -34,10 +33,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load import free_port, start_server  # noqa: E402
 from run import percentile  # noqa: E402
 
-from assistant import Assistant  # noqa: E402
+from assistant import Assistant, Settings  # noqa: E402
 from assistant.chunking import split  # noqa: E402
 from assistant.embeddings import get_embedder  # noqa: E402
 from assistant.eval import load_questions, run  # noqa: E402
+from assistant.index import Index  # noqa: E402
 from assistant.ingest import embedding_text  # noqa: E402
 from assistant.sources import Document, load  # noqa: E402
 
@@ -54,8 +54,9 @@ def ingest_rate(sample: int) -> dict:
     """Encoder-only passages/s and whole-ingest passages/s on the same articles."""
     with tempfile.TemporaryDirectory() as tmp:
         part = Path(tmp) / "part.jsonl"
-        with open(CORPUS) as lines:
-            part.write_text("".join(itertools.islice(lines, sample)))
+        with open(CORPUS) as lines:  # spread over the archive: its outlets write differently
+            every = lines.readlines()
+            part.write_text("".join(every[:: max(1, len(every) // sample)][:sample]))
         documents = [d for d in load([part]) if isinstance(d, Document)]
         texts = [embedding_text(d, c) for d in documents for c in split(d)]
         embedder = get_embedder()
@@ -75,7 +76,9 @@ def build(index: Path) -> dict:
     run_ = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(ROOT / "seeds"), str(CORPUS),
                            "--index", str(index)], capture_output=True, text=True, check=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak), "summary": run_.stdout.strip()}
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 1), "passages_per_s": round(Index(Settings(index=index)).count() / seconds, 1),
+            "peak_rss_mb": round(peak), "summary": run_.stdout.strip()}
 
 
 def first_answer(index: Path) -> dict:
@@ -107,6 +110,28 @@ def latencies(ask, questions: list[str], repeat: int = 3) -> dict:
     return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1), "asks": len(times)}
 
 
+def steps(assistant: Assistant, questions: list[str], repeat: int = 3) -> dict:
+    """Where a warm answer's time goes: each step of it timed alone."""
+    searcher = assistant.retriever.searcher
+    times: dict[str, list[float]] = {}
+
+    def timed(name, step):
+        started = time.perf_counter()
+        result = step()
+        times.setdefault(name, []).append(1000 * (time.perf_counter() - started))
+        return result
+
+    for q in questions * repeat:
+        vector = timed("embed the question", lambda: assistant.embedder.embed_query(q))
+        timed("BM25 scores, whole index", lambda: assistant.lexical.scores(q))
+        timed("HNSW nearest 50", lambda: assistant.index.nearest(vector, assistant.settings.candidates))
+        passages = timed("retrieval (the above, merged, leading articles re-ranked)", lambda: searcher.search(q))
+        timed("answer from the passages", lambda: assistant.answerer.answer(q, passages))
+        timed("whole ask", lambda: assistant.ask(q))
+    return {name: {"p50_ms": round(percentile(t, 50), 1), "p95_ms": round(percentile(t, 95), 1)}
+            for name, t in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=ROOT / "bench" / "results" / "archive-index")
@@ -116,6 +141,8 @@ def main() -> None:
     print(json.dumps(results["ingest_rate"]))
     if not (args.index / "chroma.sqlite3").exists():
         results["build"] = build(args.index)
+        results["build"]["ratio_to_encoder"] = round(
+            results["build"]["passages_per_s"] / results["ingest_rate"]["encoder_passages_per_s"], 3)
         print(json.dumps(results["build"]))
     results["first_answer"] = first_answer(args.index)
     assistant = Assistant(index=args.index)
@@ -128,6 +155,7 @@ def main() -> None:
     sampled = [c.text for c in assistant.lexical.chunks[:: max(1, len(assistant.lexical.chunks) // 63)][:63]]
     results["hnsw"] = hnsw_recall(assistant, asked + sampled)
     results["python_api"] = latencies(assistant.ask, asked)
+    results["steps"] = steps(assistant, asked)
     del assistant  # the server process owns the index next
     port = free_port()
     server = start_server(args.index, port)

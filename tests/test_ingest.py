@@ -12,7 +12,9 @@ from assistant import Assistant
 from assistant.cli import main
 from assistant.chunking import split
 from assistant.ingest import embedding_text
+from assistant.lexical import Lexical
 from assistant.sources import document_from_text
+from assistant.terms import VERSION as TERMS_VERSION
 
 from .conftest import CORPUS, SEEDS, pdf_bytes
 
@@ -212,3 +214,14 @@ def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     clean_passages, clean_documents = _stored(tmp_path / "clean")
     assert len(documents) == 300 and documents == clean_documents
     assert passages == clean_passages
+
+
+def test_a_new_process_loads_the_saved_bm25_ranking_and_rebuilds_only_a_stale_one(seed_copy, settings):
+    Assistant(settings=settings).ingest([seed_copy])
+    marker = settings.index / "lexical" / "fingerprint"
+    with mock.patch.object(Lexical, "build", side_effect=AssertionError("rebuilt at startup")):
+        loaded = Assistant(settings=settings).lexical
+    assert len(loaded.chunks) == Assistant(settings=settings).index.count()
+    marker.write_text("built by an older tokenizer")
+    assert len(Assistant(settings=settings).lexical.chunks) == len(loaded.chunks)
+    assert marker.read_text().endswith(f"terms-{TERMS_VERSION}")
