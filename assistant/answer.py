@@ -1,7 +1,7 @@
 """Answer: the extractive answerer, which replies with verbatim sentences, each cited.
 
-It cites the fewest retrieved sentences that cover the question's terms, trims long ones to the
-clauses that carry them, and abstains when the sources do not support an answer: when some of the
+It cites the fewest retrieved sentences that cover the question's terms (and a neighbour of
+theirs when that is where the answer is), trims long ones to the clauses that carry them, and abstains when the sources do not support an answer: when some of the
 question's weighty terms occur neither in the cited sentences and their neighbours nor as a close
 paraphrase there (IDF-weighted coverage below Settings.min_support).
 """
@@ -124,6 +124,7 @@ class ExtractiveAnswerer:
         if (self._support(asked, weight, context)[0] < self.settings.min_support
                 or claim and self._support(claim, weight, context)[0] < self.settings.min_claim):
             return abstain(question)
+        chosen = self._with_neighbours(claim or asked, weight, chosen)
         spans = [_trim(c, asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
         return cite(question, [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)], documents.get)
 
@@ -147,6 +148,19 @@ class ExtractiveAnswerer:
             # A sentence asking a question ("Am I concerned?") is answered by the next one.
             if c.text.rstrip("\"'”’ ").endswith(("?", ":")) and follower and follower not in chosen:
                 chosen.insert(chosen.index(c) + 1, follower)
+        return chosen
+
+    def _with_neighbours(self, claim: list[tuple[str, str]], weight: dict[str, float],
+                         chosen: list[Chunk]) -> list[Chunk]:
+        """The chosen sentences, and a neighbour of theirs that carries more of what is asked than
+        they do themselves: the support was found there, so it is cited."""
+        own = self._support(claim, weight, " ".join(c.text for c in chosen))[0]
+        for c in list(chosen):
+            for step in (-1, 1):
+                other = self.lexical.neighbour(c, step)
+                carries = other and self._support(claim, weight, other.text)[0]
+                if other and other not in chosen and carries > max(own, self.settings.min_claim):
+                    chosen.insert(chosen.index(c) + (step > 0), other)
         return chosen
 
     def grounding(self, claim: str, evidence: str) -> tuple[float, list[str]]:

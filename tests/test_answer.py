@@ -1,5 +1,6 @@
 import pytest
 
+from assistant import Assistant
 from assistant.answer import Answer, prompt
 
 
@@ -65,3 +66,14 @@ def test_answer_text_is_nothing_but_its_quotes_and_markers(seeded):
                      "Had Russian officials responded to Bondarev?"):
         answer = seeded.ask(question)
         assert answer.text == " ".join(f"{c.quote} [{c.n}]" for c in answer.citations)
+
+
+def test_the_neighbour_that_carries_the_answer_is_cited_with_the_sentence_that_names_the_subject(settings):
+    a = Assistant(settings=settings)
+    a.add_text("Maria Lopez, the harbour master in Porto, wrote to the council about the ferries on Tuesday. "
+               "It has been tough to keep them afloat this winter, she wrote. "
+               "The city council meets on Friday.", title="Harbour repairs")
+    answer = a.ask("How hard has it been for Maria Lopez to keep the Porto ferries running?")
+    assert [c.quote for c in answer.citations] == [
+        "Maria Lopez, the harbour master in Porto, wrote to the council about the ferries on Tuesday.",
+        "It has been tough to keep them afloat this winter, she wrote."]
