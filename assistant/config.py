@@ -82,9 +82,16 @@ def _parse(name: str, raw: str):
         if kind == "Path":
             return Path(raw)
         if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
+            return _within(name, raw, int(raw), low=0 if name == "verify_unmatched" else 1)
+        if kind == "float":  # seconds, or a share of something
+            return _within(name, raw, float(raw), low=0, high=None if name == "llm_timeout" else 1)
     except ValueError as exc:
         raise ConfigError(f"ASSISTANT_{name.upper()}={raw!r}: expected {kind}") from exc
     return raw or None if kind == "str | None" else raw
+
+
+def _within(name: str, raw: str, value: float, low: float, high: float | None = None) -> float:
+    if value < low or high is not None and value > high:
+        bounds = f"{low} or more" if high is None else f"between {low} and {high}"
+        raise ConfigError(f"ASSISTANT_{name.upper()}={raw!r}: expected a number {bounds}")
+    return value

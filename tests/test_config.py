@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,15 @@ def test_unset_environment_gives_defaults():
 def test_bad_number_names_the_variable():
     with pytest.raises(ConfigError, match="ASSISTANT_K='many'"):
         Settings.from_env({"ASSISTANT_K": "many"})
+
+
+@pytest.mark.parametrize("name, raw, bounds", [
+    ("ARTICLES", "0", "1 or more"), ("K", "-3", "1 or more"), ("MIN_SUPPORT", "1.5", "between 0 and 1"),
+    ("LLM_TIMEOUT", "-1", "0 or more")])
+def test_number_out_of_range_names_the_variable_and_its_bounds(name, raw, bounds):
+    with pytest.raises(ConfigError, match=f"ASSISTANT_{name}='{re.escape(raw)}': expected a number {bounds}"):
+        Settings.from_env({f"ASSISTANT_{name}": raw})
+
+
+def test_zero_words_unmatched_is_allowed():
+    assert Settings.from_env({"ASSISTANT_VERIFY_UNMATCHED": "0"}).verify_unmatched == 0
