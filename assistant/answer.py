@@ -1,9 +1,10 @@
 """Answer: the extractive answerer, which replies with verbatim sentences, each cited.
 
 It cites the fewest retrieved sentences that cover the question's terms (and a neighbour of
-theirs when that is where the answer is), trims long ones to the clauses that carry them, and abstains when the sources do not support an answer: when some of the
-question's weighty terms occur neither in the cited sentences and their neighbours nor as a close
-paraphrase there (IDF-weighted coverage below Settings.min_support).
+theirs when that is where the answer is), trims long ones to the clauses that carry them, and
+abstains when the sources do not support an answer: when some of the question's weighty terms
+occur neither in the cited sentences and their neighbours nor as a close paraphrase there
+(IDF-weighted coverage below Settings.min_support).
 """
 
 from __future__ import annotations
@@ -158,8 +159,9 @@ class ExtractiveAnswerer:
         for c in list(chosen):
             for step in (-1, 1):
                 other = self.lexical.neighbour(c, step)
-                carries = other and self._support(claim, weight, other.text)[0]
-                if other and other not in chosen and carries > max(own, self.settings.min_claim):
+                if other is None or other in chosen:
+                    continue
+                if self._support(claim, weight, other.text)[0] > max(own, self.settings.min_claim):
                     chosen.insert(chosen.index(c) + (step > 0), other)
         return chosen
 
