@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INDEX ?= index
 
-.PHONY: install run test bench
+.PHONY: install run test bench train
 
 $(BIN)/assistant: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,9 +24,15 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# Rebuilds assistant/models/ (the answer scorer and the decline model) from ../shared/train/squad:
+# its articles are indexed in .train/index, then cross-validated by article and fitted (docs/method.md).
+train: install
+	$(BIN)/python -m assistant.train
+
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --questions ../shared/eval/squad-dev/questions.jsonl --seeds ../shared/eval/squad-dev/docs --repeat 1
 	$(BIN)/python bench/load.py
 	@if [ "$(ARCHIVE)" = 1 ]; then $(BIN)/python bench/archive.py; fi

@@ -99,8 +99,14 @@ def _ask(args, settings: Settings) -> int:
         questions = _lines(args.file)
     else:
         return _loop(assistant, args.json)
-    for question in questions:
-        _print_answer(assistant.ask(question), args.json)
+    from tqdm import tqdm
+
+    with tqdm(questions, unit=" question", desc="ask", delay=0.5,
+              disable=len(questions) < 2 or not sys.stderr.isatty()) as bar:
+        for question in bar:
+            answer = assistant.ask(question)
+            bar.clear()  # the answers go to the terminal too: the bar is drawn again below them
+            _print_answer(answer, args.json)
     return 0
 
 
@@ -149,10 +155,11 @@ def _eval(args, settings: Settings) -> int:
 
     floors = parse_floors(args.fail_under or "")
     questions = load_questions(args.questions)
-    runs = [(_label(settings), run(_assistant(settings), questions))]
+    progress = sys.stderr.isatty()
+    runs = [(_label(settings), run(_assistant(settings), questions, progress))]
     if args.compare:
         other = _configured(settings, args.compare)
-        runs.append((args.compare, run(_assistant(other), questions)))
+        runs.append((args.compare, run(_assistant(other), questions, progress)))
     if args.report:
         from .report import render
 

@@ -17,16 +17,12 @@ class Settings:
     chroma_url: str | None = None  # a Chroma server (http://HOST:PORT) as the store instead
     embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
     device: str | None = None  # None: sentence-transformers picks (cuda when present)
-    k: int = 8  # passages retrieved per question
+    k: int = 20  # passages retrieved per question: the answer scorer was trained on 20 (docs/method.md)
     candidates: int = 50  # per ranking (dense and lexical) before they are merged
     articles: int = 2  # the leading articles, re-ranked by their own term statistics (docs/method.md)
     dense_weight: float = 0.5  # share of the dense score in the hybrid mix (0.3-0.5 measured best)
-    min_support: float = 0.47  # IDF-weighted share of question terms the cited sentences must cover
-    min_claim: float = 0.3  # ...and of its terms other than names (measured with the archive: docs/method.md)
+    decline: float | None = None  # decline at this probability that no sentence answers; None: the trained one
     paraphrase_floor: float = 0.6  # word similarity that counts as a paraphrase ("worried"~"concerned")
-    runner_up: float = 0.7  # a second sentence is cited only within this share of the best score
-    runner_up_share: float = 0.3  # ...and only if it adds this share of the question's term weight
-    max_sentences: int = 2  # cited sentences per answer, besides the one a quoted question needs
     trim_chars: int = 250  # sentences longer than this are cut to the clauses that answer
     llm: str | None = None  # PROVIDER:MODEL for init_chat_model; None: the extractive answerer
     llm_timeout: float = 20.0  # seconds before a model counts as down and the extractive answer is given
@@ -83,7 +79,9 @@ def _parse(name: str, raw: str):
             return Path(raw)
         if kind == "int":
             return _within(name, raw, int(raw), low=0 if name == "verify_unmatched" else 1)
-        if kind == "float":  # seconds, or a share of something
+        if kind == "float | None" and not raw:
+            return None
+        if kind in ("float", "float | None"):  # seconds, or a share of something
             return _within(name, raw, float(raw), low=0, high=None if name == "llm_timeout" else 1)
     except ValueError as exc:
         raise ConfigError(f"ASSISTANT_{name.upper()}={raw!r}: expected {kind}") from exc

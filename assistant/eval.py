@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .answer import Answer
 from .errors import ConfigError, SourceError
 from .pipeline import Assistant
@@ -163,9 +165,9 @@ def _question(path: Path, n: int, line: str) -> Question:
     return Question(n, raw["question"], None if answers is None else tuple(answers), evidence)
 
 
-def run(assistant: Assistant, questions: list[Question]) -> Report:
+def run(assistant: Assistant, questions: list[Question], progress: bool = False) -> Report:
     report = Report()
-    for q in questions:
+    for q in tqdm(questions, unit=" question", desc="eval", disable=not progress, delay=0.5):
         started = time.perf_counter()
         answer = assistant.ask(q.question)
         report.results.append(score(assistant, q, answer, time.perf_counter() - started))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -170,11 +171,26 @@ def _html(name: str, data: bytes) -> Extracted:
     return Extracted(text, title=meta.title, outlet=meta.sitename, date=meta.date, url=meta.url)
 
 
+class _Complaints(logging.Handler):
+    """Collects the warnings a library logs instead of letting them reach the terminal."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def _pdf(name: str, data: bytes) -> Extracted:
     """The text layer of a PDF, pages separated by a blank line."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    complaints = _Complaints()  # pypdf logs what it finds wrong; it belongs in the skipped-file line
+    pypdf_log = logging.getLogger("pypdf")
+    pypdf_log.addHandler(complaints)
+    pypdf_log.propagate = False
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -182,7 +198,11 @@ def _pdf(name: str, data: bytes) -> Extracted:
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise SourceError(f"{name}: unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+        found = "".join(f"; {m}" for m in complaints.messages)
+        raise SourceError(f"{name}: unreadable PDF ({exc.__class__.__name__}: {exc}{found})") from exc
+    finally:
+        pypdf_log.removeHandler(complaints)
+        pypdf_log.propagate = True
     text, starts = "", []
     for page in pages:
         text += "\n\n" if text else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import bm25s
@@ -14,6 +15,7 @@ from .terms import terms
 
 CHUNKS_FILE = "chunks.jsonl"
 FINGERPRINT_FILE = "fingerprint"
+WITHIN_KEPT = 8
 
 
 class Lexical:
@@ -26,6 +28,7 @@ class Lexical:
             rows = list(rows)
             self._rows[doc_id] = range(rows[0], rows[-1] + 1)
         self._df = np.diff(bm25.scores["indptr"]) if bm25 else np.zeros(0)
+        self._within: dict[tuple[str, ...], Lexical] = {}  # the last few rankings of a few articles
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> Lexical:
@@ -34,6 +37,16 @@ class Lexical:
         bm25 = bm25s.BM25()
         bm25.index([terms(c.text) or ["\0"] for c in chunks], show_progress=False)
         return cls(bm25, chunks)
+
+    def within(self, doc_ids: Iterable[str]) -> Lexical:
+        """A ranking of these articles' passages alone, with their own term statistics. The
+        retriever and the answerer ask for the same articles in turn: it is built once."""
+        key = tuple(sorted(set(doc_ids)))
+        if key not in self._within:
+            if len(self._within) >= WITHIN_KEPT:
+                self._within.pop(next(iter(self._within)))
+            self._within[key] = Lexical.build([c for doc_id in key for c in self.passages_of(doc_id)])
+        return self._within[key]
 
     def save(self, folder: Path, fingerprint: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -69,6 +82,10 @@ class Lexical:
         row = self._bm25.vocab_dict.get(term) if self._bm25 else None
         df = int(self._df[row]) if row is not None else 0
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self._bm25.vocab_dict) if self._bm25 else frozenset()
 
     def row_of(self, chunk_id: str) -> int | None:
         return self._row.get(chunk_id)

@@ -2,7 +2,7 @@
 
     a = Assistant(index="index")
     a.ingest(["seeds"])
-    answer = a.ask("Which foreign minister did Bondarev single out?")
+    answer = a.ask("What did Bondarev rail against at the Foreign Ministry?")
 
 The answer chain is a LangChain Runnable: {question, passages: PassageRetriever} | answerer.
 """

@@ -43,7 +43,7 @@ class Searcher:
         query_vector = self.embedder.embed_query(query)
         ranked = _mix(self._candidates(query, query_vector), self.settings.dense_weight)
         articles = list(dict.fromkeys(p.chunk.doc_id for p in sorted(ranked, key=lambda p: -p.score)))
-        within = [c for doc_id in articles[: self.settings.articles] for c in self.lexical.passages_of(doc_id)]
+        within = self.lexical.within(articles[: self.settings.articles])
         return sorted(self._rescore(query, query_vector, within), key=lambda p: -p.score)[: k or self.settings.k]
 
     def _candidates(self, query: str, query_vector: np.ndarray) -> list[tuple[Chunk, float, float]]:
@@ -61,13 +61,13 @@ class Searcher:
             candidates.append((chunk, sim, 0.0 if row is None else float(bm25[row])))
         return candidates
 
-    def _rescore(self, query: str, query_vector: np.ndarray, chunks: list[Chunk]) -> list[Passage]:
-        """Hybrid scores with term weights of these passages alone. Across an archive a name is
+    def _rescore(self, query: str, query_vector: np.ndarray, within: Lexical) -> list[Passage]:
+        """Hybrid scores with term weights of these articles alone. Across an archive a name is
         rare and outweighs every other word of the question; among the articles about that name
         it is common, and the words that tell its sentences apart decide, as they should."""
-        similarity = self._similarity(query_vector, chunks)
-        bm25 = Lexical.build(chunks).scores(query)
-        return _mix([(c, similarity[c.id][1], float(b)) for c, b in zip(chunks, bm25) if c.id in similarity],
+        similarity = self._similarity(query_vector, within.chunks)
+        bm25 = within.scores(query)
+        return _mix([(c, similarity[c.id][1], float(b)) for c, b in zip(within.chunks, bm25) if c.id in similarity],
                     self.settings.dense_weight)
 
     def _similarity(self, query_vector: np.ndarray, chunks: list[Chunk]) -> dict[str, tuple[Chunk, float]]:

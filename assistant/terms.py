@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -12,7 +13,7 @@ STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 # Words of two letters or more, digits, and a capital letter standing alone: the letter "Z",
 # "Plan B" (not the U and S of "U.S.").
 _WORD = re.compile(r"\w\w+|\d|(?<![\w.'’])[A-Z](?![\w'’]|\.\w)")
-VERSION = "2"  # of what words() returns: a lexical ranking saved with another is rebuilt
+VERSION = "3"  # of what words() returns: a lexical ranking saved with another is rebuilt
 
 
 @lru_cache(maxsize=1)
@@ -20,9 +21,21 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # combining
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
+
+
+def fold(text: str) -> str:
+    """Accents and typographic quotes folded to plain letters and quotes: café = cafe, Genève =
+    Geneve, ’ = '."""
+    if text.isascii():
+        return text
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_QUOTES)
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words without stop words, unstemmed."""
-    return [w for w in map(str.lower, _WORD.findall(text)) if w not in STOPWORDS]
+    """Lower-cased words without stop words, unstemmed, accents and quote styles folded."""
+    return [w for w in map(str.lower, _WORD.findall(fold(text))) if w not in STOPWORDS]
 
 
 def terms(text: str) -> list[str]:

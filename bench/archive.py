@@ -45,7 +45,7 @@ FIRST_ANSWER = """
 import resource, sys, time
 started = time.perf_counter()
 from assistant import Assistant
-answer = Assistant(index=sys.argv[1]).ask("Which foreign minister did Bondarev single out?")
+answer = Assistant(index=sys.argv[1]).ask("What did Bondarev rail against at the Foreign Ministry?")
 print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, answer.text[:60])
 """
 

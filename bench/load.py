@@ -70,7 +70,7 @@ def main() -> None:
                 with ThreadPoolExecutor(args.concurrency) as pool:
                     results = list(pool.map(ask, range(args.asks)))
                 elapsed = time.perf_counter() - started
-                after = client.post(url, json={"question": "Which foreign minister did Bondarev single out?"}).json()
+                after = client.post(url, json={"question": "What did Bondarev rail against at the Foreign Ministry?"}).json()
         finally:
             server.terminate()
             server.wait(timeout=30)

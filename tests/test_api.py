@@ -31,7 +31,7 @@ def test_health_names_the_index_counts_and_model(api, server_index):
 
 
 def test_citations_are_verbatim_in_the_served_documents(api):
-    answer = _ok(api.post("/api/ask", json={"question": "Which foreign minister did Bondarev single out?"}))
+    answer = _ok(api.post("/api/ask", json={"question": "What did Bondarev rail against at the Foreign Ministry?"}))
     assert list(answer) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
     assert "Lavrov" in answer["answer"] and answer["citations"]
     for c in answer["citations"]:
@@ -42,12 +42,12 @@ def test_citations_are_verbatim_in_the_served_documents(api):
 def test_follow_up_with_history(api):
     history = [{"role": "user", "content": "Why did Boris Bondarev resign?"},
                {"role": "assistant", "content": "He protested the invasion."}]
-    answer = _ok(api.post("/api/ask", json={"question": "How old is he?", "history": history}))
-    assert "Bondarev, 41," in answer["answer"]
+    answer = _ok(api.post("/api/ask", json={"question": "When was his resignation letter delivered?", "history": history}))
+    assert "Monday" in answer["answer"]
 
 
 def test_k_limits_the_passages_considered(api):
-    answer = _ok(api.post("/api/ask", json={"question": "Which foreign minister did Bondarev single out?", "k": 1}))
+    answer = _ok(api.post("/api/ask", json={"question": "What did Bondarev rail against at the Foreign Ministry?", "k": 1}))
     assert len(answer["citations"]) <= 2
 
 
@@ -111,7 +111,7 @@ def test_answers_go_on_while_an_article_is_ingested(api):
     long_text += " The flood gauge at Tirlo was painted blue in 1987."
     with ThreadPoolExecutor(4) as pool:
         adding = pool.submit(api.post, "/api/documents", json={"text": long_text, "id": "river"})
-        asks = [pool.submit(api.post, "/api/ask", json={"question": "Which foreign minister did Bondarev single out?"})
+        asks = [pool.submit(api.post, "/api/ask", json={"question": "What did Bondarev rail against at the Foreign Ministry?"})
                 for _ in range(8)]
         assert all("Lavrov" in _ok(a.result())["answer"] for a in asks)
         assert _ok(adding.result(), 201)["id"] == "river"

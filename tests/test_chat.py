@@ -45,7 +45,7 @@ def test_malformed_history_is_an_answer_error(history):
 def test_follow_up_is_answered_in_the_context_of_the_conversation(seeded):
     first = seeded.ask("Why did Boris Bondarev resign?")
     history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.text}]
-    follow_up = seeded.ask("How old is he?", history=history)
-    assert follow_up.question == "How old is he?"
-    assert "Bondarev, 41," in follow_up.citations[0].quote
+    follow_up = seeded.ask("When was his resignation letter delivered?", history=history)
+    assert follow_up.question == "When was his resignation letter delivered?"
+    assert "Monday" in follow_up.citations[0].quote
     assert seeded.ask("How old is he?").abstained  # a new conversation starts clean

@@ -12,9 +12,9 @@ def test_ingest_then_ask_prints_answer_and_citations(tmp_path, capsys):
     index = str(tmp_path / "ix")
     assert main(["ingest", str(SEEDS), "--index", index]) == 0
     assert "2 added" in capsys.readouterr().out
-    assert main(["ask", "--index", index, "Which foreign minister did Bondarev single out?"]) == 0
+    assert main(["ask", "--index", index, "What did Bondarev rail against at the Foreign Ministry?"]) == 0
     out = capsys.readouterr().out
-    assert "Lavrov" in out and "[1]" in out and "002_41f72d074bf60d22.txt" in out
+    assert "unprofessionalism" in out and "[1]" in out and "002_41f72d074bf60d22.txt" in out
 
 
 def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
@@ -28,10 +28,10 @@ def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
 
 
 def test_questions_from_stdin_are_one_conversation(seeded_index, monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", io.StringIO("Why did Boris Bondarev resign?\nHow old is he?\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Why did Boris Bondarev resign?\nWhen was his resignation letter delivered?\n"))
     assert main(["ask", "--index", str(seeded_index), "--json"]) == 0
     follow_up = json.loads(capsys.readouterr().out.splitlines()[1])
-    assert follow_up["question"] == "How old is he?" and "Bondarev, 41," in follow_up["answer"]
+    assert follow_up["question"] == "When was his resignation letter delivered?" and "Monday" in follow_up["answer"]
 
 
 def test_eval_prints_the_figures(seeded_index, capsys):

@@ -22,7 +22,7 @@ def test_bad_number_names_the_variable():
 
 
 @pytest.mark.parametrize("name, raw, bounds", [
-    ("ARTICLES", "0", "1 or more"), ("K", "-3", "1 or more"), ("MIN_SUPPORT", "1.5", "between 0 and 1"),
+    ("ARTICLES", "0", "1 or more"), ("K", "-3", "1 or more"), ("DECLINE", "1.5", "between 0 and 1"),
     ("LLM_TIMEOUT", "-1", "0 or more")])
 def test_number_out_of_range_names_the_variable_and_its_bounds(name, raw, bounds):
     with pytest.raises(ConfigError, match=f"ASSISTANT_{name}='{re.escape(raw)}': expected a number {bounds}"):
@@ -31,3 +31,8 @@ def test_number_out_of_range_names_the_variable_and_its_bounds(name, raw, bounds
 
 def test_zero_words_unmatched_is_allowed():
     assert Settings.from_env({"ASSISTANT_VERIFY_UNMATCHED": "0"}).verify_unmatched == 0
+
+
+def test_decline_threshold_is_the_trained_one_unless_set():
+    assert Settings.from_env({}).decline is None
+    assert Settings.from_env({"ASSISTANT_DECLINE": "0.7"}).decline == 0.7

@@ -70,7 +70,7 @@ def test_streamed_text_comes_first_then_the_checked_answer(seeded):
 ])
 def test_garbage_from_the_model_gives_the_extractive_answer_with_a_notice(seeded, reply, notice):
     answer = _fake(seeded, reply).ask(AGE)
-    assert answer.mode == "extractive" and notice in answer.notice and "Boris Bondarev, 41," in answer.text
+    assert answer.mode == "extractive" and notice in answer.notice and answer.text == seeded.ask(AGE).text
 
 
 def test_model_declining_is_an_abstention(seeded):
@@ -156,7 +156,7 @@ def test_dead_or_slow_model_falls_back_within_the_timeout(seeded, openai_env, sl
         answer = Assistant(settings=settings).ask(AGE)
     assert time.monotonic() - started < settings.llm_timeout + 3
     assert answer.mode == "extractive" and "the language model failed" in answer.notice
-    assert "Boris Bondarev, 41," in answer.text
+    assert answer.text == seeded.ask(AGE).text
 
 
 @pytest.mark.parametrize("llm", ["gpt-4o", "nosuchprovider:model"])

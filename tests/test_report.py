@@ -67,13 +67,13 @@ def test_report_renders_in_chromium_with_its_plot(seeded_index, questions, tmp_p
 
 def test_compare_shows_both_runs_side_by_side(seeded_index, questions, tmp_path, capsys):
     report = tmp_path / "report.html"
-    assert main(["eval", str(questions), "--index", str(seeded_index), "--compare", "min_support=0.99",
+    assert main(["eval", str(questions), "--index", str(seeded_index), "--compare", "decline=0.01",
                  "--report", str(report)]) == 0
     out = capsys.readouterr().out
-    assert "== min_support=0.99" in out and f"== k=8 at {seeded_index}" in out
+    assert "== decline=0.01" in out and f"== k=20 at {seeded_index}" in out
     page = report.read_text(encoding="utf-8")
-    assert f"<th>k=8 at {seeded_index}</th><th>min_support=0.99</th>" in page
-    # Demanding full support declines the answerable ones: what passed before breaks.
+    assert f"<th>k=20 at {seeded_index}</th><th>decline=0.01</th>" in page
+    # Declining at the least doubt declines the answerable ones: what passed before breaks.
     assert "1 broken" in page and "class='broken'" in page
 
 

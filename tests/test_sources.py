@@ -151,3 +151,10 @@ def test_pdf_gives_its_text_layer():
 def test_unreadable_uploads_raise_source_error_naming_the_file(name, data, reason):
     with pytest.raises(SourceError, match=f"{name}: {reason}"):
         document_from_bytes(name, data)
+
+
+def test_pdf_complaints_go_into_the_error_not_to_the_terminal(caplog):
+    with pytest.raises(SourceError) as raised:
+        document_from_bytes("notes.pdf", b"not a PDF at all")
+    assert "EOF marker not found" in str(raised.value) and str(raised.value).startswith("notes.pdf: unreadable PDF")
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]

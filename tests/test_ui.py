@@ -11,7 +11,7 @@ from .conftest import ROOT, serving
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "bench" / "results" / "web-chat.png"
-QUESTION = "Which foreign minister did Bondarev single out?"
+QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 HOSTILE = '<img src=x onerror="window.hostile = 1">'
 
 
@@ -88,7 +88,7 @@ def first_quote(page, question: str) -> str:
 
 def test_follow_up_is_read_in_the_conversation(chat):
     ask(chat, "Why did Boris Bondarev resign?")
-    assert "Bondarev, 41," in ask(chat, "How old is he?")
+    assert "Monday" in ask(chat, "When was his resignation letter delivered?")
 
 
 def test_markup_in_a_question_is_shown_as_text_and_never_runs(chat):

@@ -1,0 +1,332 @@
+"""Scoring: a trained model rates how well each candidate sentence answers a question, and a
+trained decision says whether any of them does.
+
+Both are LightGBM models over cheap features of the question, each candidate sentence, its
+neighbours and the leading articles. `Features` and `decline_row` are the one feature code,
+called by training (assistant/train.py, `make train`) and by serving alike. The artifact
+(assistant/models/) carries a card: the data, the features, the cross-validated figures, the
+thresholds and the sha256 of each model file, checked when it loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunk
+from .errors import ConfigError
+from .lexical import Lexical
+from .retrieve import Passage
+from .sources import Document
+from .terms import fold, stems, terms, words
+
+MODELS = Path(__file__).resolve().parent / "models"
+CARD = "card.json"
+CARD_VERSION = 1
+# Words that frame a question rather than name what it is about.
+FRAMING = frozenset(terms("according kind type sort many much besides cannot exactly actually also "
+                          "say says said tell happen happened thing things"))
+# What a question asks for, by its wording; the first that matches wins.
+KINDS = (
+    ("how_many", r"\bhow many\b|\bnumber of\b"),
+    ("how_much", r"\bhow much\b"),
+    ("how_long", r"\bhow (long|far|big|large|tall|high|old|often)\b|\bwhat age\b"),
+    ("when", r"\bwhen\b|\b(what|which) (year|years|century|decade|month|day|date|time|period)\b"),
+    ("who", r"\bwho|\bwhom\b|\bwhose\b"),
+    ("where", r"\bwhere\b"),
+    ("why", r"\bwhy\b|\bwhat (caused|causes|reason|led)\b|\bfor what reason\b"),
+    ("which", r"\bwhich\b"),
+    ("what", r"\bwhat\b"),
+    ("how", r"\bhow\b"),
+    ("yes_no", r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|must)\b"),
+)
+_KINDS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in KINDS]
+_NAME = re.compile(r"\b[A-Z][\w'’-]*")
+_VALUE_WORD = re.compile(r"\bhow (long|far|big|large|tall|high|old|often|many|much|deep|wide|heavy|late|early|soon)\b",
+                         re.IGNORECASE)
+_NEGATION = re.compile(r"\b(not|never|no|n't|without|none|neither|nor)\b|n't\b", re.IGNORECASE)
+# What a sentence holding each kind of answer tends to contain.
+CUES = {
+    "digits": re.compile(r"\d"),
+    "year": re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b"),
+    "date": re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+                       r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
+                       r"Thursday|Friday|Saturday|Sunday)\b\.?"),
+    "quantity": re.compile(r"\d\s?%|\bper ?cent\b|[$£€¥]\s?\d|\b(hundred|thousand|million|billion|dozens?|"
+                           r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|half)\b", re.IGNORECASE),
+    "age": re.compile(r"\b[A-Z][\w'’-]+, \d{1,3},|\baged \d{1,3}\b|\b\d{1,3}-year-old\b|\b\d{1,3} years old\b"),
+    "cause": re.compile(r"\b(because|due to|in protest|as a result|so that|in order to|since|owing to|led to|"
+                        r"caused|reason|thanks to|after)\b", re.IGNORECASE),
+    "naming": re.compile(r"\b(called|known as|named|referred to|nicknamed|term|means)\b", re.IGNORECASE),
+    "place": re.compile(r"\b(in|at|from|near|to) (the )?[A-Z]"),
+    "speech": re.compile(r"[\"“”]|\b(said|says|told|wrote|asked)\b"),
+}
+SENTENCE_FEATURES = (
+    "score", "dense", "bm25", "bm25_share", "dense_gap", "rank", "retrieved",
+    "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams", "matched", "unmatched",
+    "missing_max", "missing_elsewhere", "names_context", "numbers_context", "negation_mismatch",
+    "names_here", "names_in_article", "chars", "novel_terms", "novel_names", "position", "paragraph_start",
+    "after_question", *(f"cue_{name}" for name in CUES),
+    "question_terms", "negated", *(f"kind_{name}" for name, _ in KINDS),
+)
+DECLINE_FEATURES = ("p1", "p2", "p_gap", "absent_share", "absent_terms", "absent_names", "absent_numbers",
+                    "cover_max", *(f"best_{name}" for name in SENTENCE_FEATURES))
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the features see it."""
+    text: str
+    asked: tuple[tuple[str, str], ...]  # its content words and their stems, in order
+    names: tuple[str, ...]  # capitalised words after the first
+    kind: str
+
+    @cached_property
+    def bigrams(self) -> frozenset[tuple[str, str]]:
+        stems_ = [t for _, t in self.asked]
+        return frozenset(zip(stems_, stems_[1:]))
+
+    @cached_property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\d+", self.text))
+
+    @cached_property
+    def named(self) -> frozenset[str]:
+        return frozenset(t for n in self.names for t in terms(n))
+
+
+def parse(question: str) -> Query:
+    # "how old", "how long", "how many": the word after "how" asks for a value, the answer need not hold it
+    value_words = set(words(" ".join(_VALUE_WORD.findall(question))))
+    asked = [(w, t) for w, t in asked_terms(question) if w not in value_words]
+    names = tuple(re.sub(r"['’]s$", "", n) for n in _NAME.findall(fold(question))[1:] if n != "I")
+    kind = next((name for name, pattern in _KINDS if pattern.search(question)), "other")
+    return Query(question, tuple(asked), names, kind)
+
+
+def asked_terms(text: str) -> list[tuple[str, str]]:
+    """The words of `text` that carry its content, with their stems."""
+    unique = list(dict.fromkeys(words(text)))
+    return [(w, t) for w, t in zip(unique, stems(unique)) if t not in FRAMING]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may answer: retrieved, or the neighbour of one that was."""
+    chunk: Chunk
+    passage: Passage | None  # None for a neighbour that was not retrieved
+    rank: int  # of the retrieved passage it is, or is next to
+
+
+def candidates(passages: Sequence[Passage], lexical: Lexical) -> list[Candidate]:
+    """The retrieved passages and their neighbours on each side, each once."""
+    found: dict[str, Candidate] = {}
+    for rank, p in enumerate(passages):
+        found[p.chunk.id] = Candidate(p.chunk, p, rank)
+    for rank, p in enumerate(passages):
+        for step in (-1, 1):
+            other = lexical.neighbour(p.chunk, step)
+            if other is not None and other.id not in found:
+                found[other.id] = Candidate(other, None, rank)
+    return list(found.values())
+
+
+class Features:
+    """The feature rows of one question's candidates, with what they share computed once."""
+
+    def __init__(self, query: Query, cands: Sequence[Candidate], lexical: Lexical, articles: Lexical,
+                 document: Callable[[str], Document | None]):
+        self.query, self.cands, self.lexical = query, cands, lexical
+        self.documents = {c.chunk.doc_id: document(c.chunk.doc_id) for c in cands}
+        self.weight = {t: articles.idf(t) for _, t in query.asked}
+        self._found: dict[str, frozenset[str]] = {}
+        self._family: dict[str, list[str]] = {}
+        folded = {doc_id: fold(d.text) if d else "" for doc_id, d in self.documents.items()}
+        self.names_in = {doc_id: [bool(re.search(rf"\b{re.escape(n)}", text)) for n in query.names]
+                         for doc_id, text in folded.items()}
+        scores = articles.scores(query.text)
+        self.bm25 = {c.id: float(s) for c, s in zip(articles.chunks, scores)}
+        vocabulary = articles.vocabulary
+        self.absent = [t for _, t in query.asked if not _in_vocabulary(t, vocabulary)]
+        self.claim = [(w, t) for w, t in query.asked if t not in query.named]  # what is asked of the names
+
+    def found_in(self, chunk: Chunk | None) -> frozenset[str]:
+        """The question's terms that a sentence holds, or one of their word family."""
+        if chunk is None:
+            return frozenset()
+        if chunk.id not in self._found:
+            self._found[chunk.id] = self.matched(frozenset(terms(chunk.text)))
+        return self._found[chunk.id]
+
+    def matched(self, have: frozenset[str]) -> frozenset[str]:
+        """The question's terms that `have` holds, or one of their word family."""
+        found = set()
+        for h in have:
+            if h not in self._family:
+                self._family[h] = [t for _, t in self.query.asked if t == h or family(t, h)]
+            found.update(self._family[h])
+        return frozenset(found)
+
+    def cover(self, found: frozenset[str], asked: Sequence[tuple[str, str]] | None = None) -> float:
+        """IDF-weighted share of the question's terms (or of `asked`) among `found`."""
+        asked = self.query.asked if asked is None else asked
+        total = sum(self.weight[t] for _, t in asked)
+        return sum(self.weight[t] for _, t in asked if t in found) / total if total else 0.0
+
+    def sentence_rows(self) -> np.ndarray:
+        rows = [self._row(c) for c in self.cands]
+        table = np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
+        names = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
+        if len(rows):  # how each stands against the best of its set
+            table[:, names["cover_gap"]] = table[:, names["cover"]] - table[:, names["cover"]].max()
+            best_bm25 = table[:, names["bm25"]].max()
+            table[:, names["bm25_share"]] = table[:, names["bm25"]] / best_bm25 if best_bm25 > 0 else 0.0
+            dense = table[:, names["dense"]]
+            if not np.isnan(dense).all():
+                table[:, names["dense_gap"]] = dense - np.nanmax(dense)
+        return table
+
+    def _row(self, c: Candidate) -> list[float]:
+        q, chunk, p = self.query, c.chunk, c.passage
+        prev, nxt = self.lexical.neighbour(chunk, -1), self.lexical.neighbour(chunk, 1)
+        found, before, after = self.found_in(chunk), self.found_in(prev), self.found_in(nxt)
+        sentence_stems = terms(chunk.text)
+        bigrams = frozenset(zip(sentence_stems, sentence_stems[1:]))
+        asked_stems = {t for _, t in q.asked}
+        document = self.documents.get(chunk.doc_id)
+        text = document.text if document else ""
+        names_here = _share([n in fold(chunk.text) for n in q.names])
+        names_in_article = _share(self.names_in[chunk.doc_id])
+        novel_names = {n for n in _NAME.findall(chunk.text)[1:]} - set(q.names)
+        context = found | before | after
+        around = " ".join(fold(x.text) for x in (prev, chunk, nxt) if x is not None)
+        missing = [t for _, t in q.asked if t not in context]
+        total = sum(self.weight.values()) or 1.0
+        row = [
+            p.score if p else math.nan, p.dense if p else math.nan,
+            self.bm25.get(chunk.id, 0.0), 0.0, 0.0, c.rank, float(p is not None),
+            self.cover(found), self.cover(context), self.cover(context, self.claim) if self.claim else 1.0,
+            self.cover(before), self.cover(after), 0.0,
+            len(q.bigrams & bigrams) / len(q.bigrams) if q.bigrams else 0.0,
+            len(found), len(q.asked) - len(found),
+            max((self.weight[t] for t in missing), default=0.0) / total,
+            sum(self.weight[t] for t in missing if t not in self.absent) / total,
+            _share([n in around for n in q.names]), _share([n in around for n in q.numbers]),
+            float(bool(_NEGATION.search(q.text)) != bool(_NEGATION.search(chunk.text))),
+            names_here, names_in_article,
+            len(chunk.text), len(set(sentence_stems) - asked_stems), len(novel_names),
+            chunk.start / max(len(text), 1), float(text[max(chunk.start - 2, 0):chunk.start].count("\n") > 0),
+            float(prev is not None and prev.text.rstrip("\"'”’) ").endswith(("?", ":"))),
+            *(float(bool(cue.search(chunk.text))) for cue in CUES.values()),
+            len(q.asked), float(bool(_NEGATION.search(q.text))), *(float(q.kind == name) for name, _ in KINDS),
+        ]
+        return row
+
+    @cached_property
+    def question_row(self) -> np.ndarray:
+        """What the leading articles lack of the question: its terms, names and numbers."""
+        q, total = self.query, sum(self.weight.values())
+        absent_names = sum(1 for i in range(len(q.names)) if not any(f[i] for f in self.names_in.values()))
+        absent_numbers = sum(1 for n in q.numbers
+                             if not any(n in d.text for d in self.documents.values() if d))
+        absent_share = sum(self.weight[t] for t in self.absent) / total if total else 0.0
+        return np.array([absent_share, len(self.absent), absent_names, absent_numbers], dtype=np.float32)
+
+
+def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.ndarray) -> np.ndarray:
+    """The decline model's features: how sure the sentence model is, what the articles lack,
+    how much of the question any candidate carries, and the best candidate's own features."""
+    order = np.argsort(-probabilities)
+    p1 = float(probabilities[order[0]]) if len(order) else 0.0
+    p2 = float(probabilities[order[1]]) if len(order) > 1 else 0.0
+    cover_max = float(rows[:, SENTENCE_FEATURES.index("cover_context")].max()) if len(rows) else 0.0
+    best_row = rows[order[0]] if len(order) else np.full(len(SENTENCE_FEATURES), np.nan, dtype=np.float32)
+    return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row], dtype=np.float32)
+
+
+def matches(term: str, have: frozenset[str]) -> bool:
+    """`have` holds the term or one of its word family (Russia/Russian, respond/response)."""
+    return term in have or any(family(term, h) for h in have)
+
+
+def family(a: str, b: str) -> bool:
+    """Stems of one word family: one starts the other (russia/russian) or they part only near
+    the end (respond/respons)."""
+    short, long = sorted((a, b), key=len)
+    if len(short) < 4:
+        return False
+    if long.startswith(short):
+        return True
+    shared = len(os.path.commonprefix((a, b)))
+    return shared >= 5 and shared >= 0.8 * len(short)
+
+
+def _in_vocabulary(term: str, vocabulary: frozenset[str]) -> bool:
+    return term in vocabulary or any(family(term, v) for v in vocabulary if v[:3] == term[:3])
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 1.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    decline: float  # decline when the decline model's probability is at least this
+    absent: float  # ...or when the leading articles lack at least this share of the question's term weight
+    second: float  # cite the runner-up too when its probability is at least this share of the best's
+
+
+class Scorer:
+    """The trained models, loaded from `folder` and checked against their card."""
+
+    def __init__(self, folder: Path = MODELS):
+        import lightgbm
+
+        card_path = folder / CARD
+        rebuild = "rebuild it with `make train`"
+        try:
+            self.card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{card_path}: the answer model's card cannot be read ({exc}); {rebuild}") from exc
+        if self.card.get("version") != CARD_VERSION or self.card.get("sentence_features") != list(SENTENCE_FEATURES) \
+                or self.card.get("decline_features") != list(DECLINE_FEATURES):
+            raise ConfigError(f"{card_path}: made for other features than this code computes; {rebuild}")
+        boosters = {}
+        for name in ("sentence", "decline"):
+            path = folder / self.card["files"][name]["name"]
+            data = path.read_bytes() if path.is_file() else b""
+            if hashlib.sha256(data).hexdigest() != self.card["files"][name]["sha256"]:
+                raise ConfigError(f"{path}: missing or not the file its card names (sha256 differs); {rebuild}")
+            boosters[name] = lightgbm.Booster(model_str=data.decode("utf-8"))
+        self.sentence, self.decline = boosters["sentence"], boosters["decline"]
+        self.thresholds = Thresholds(**self.card["thresholds"])
+
+    def sentence_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.sentence.predict(rows, num_threads=1) if len(rows) else np.zeros(0)
+
+    def decline_probability(self, row: np.ndarray) -> float:
+        return float(self.decline.predict(row[None, :], num_threads=1)[0])
+
+    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray,
+                 threshold: float | None = None) -> bool:
+        """Whether no candidate answers: the leading articles lack too much of what is asked, or
+        the decline model says so (at `threshold`, or the trained one)."""
+        if features.question_row[0] >= self.thresholds.absent:
+            return True
+        probability = self.decline_probability(decline_row(probabilities, rows, features.question_row))
+        return probability >= (self.thresholds.decline if threshold is None else threshold)
+
+
+@lru_cache(maxsize=1)
+def get_scorer() -> Scorer:
+    """The process-wide trained models: loaded on first use only."""
+    return Scorer()

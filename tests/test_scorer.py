@@ -1,0 +1,63 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.scorer import CARD, MODELS, Scorer, parse
+
+
+def test_committed_models_score_known_rows_as_trained():
+    scorer = Scorer()
+    known = scorer.card["known"]
+    assert known
+    for check in known:
+        rows = np.array(check["sentence_rows"], dtype=np.float32)
+        assert scorer.sentence_probabilities(rows) == pytest.approx(check["sentence"], abs=1e-6)
+        row = np.array(check["decline_row"], dtype=np.float32)
+        assert scorer.decline_probability(row) == pytest.approx(check["decline"], abs=1e-6)
+
+
+def test_card_records_data_thresholds_and_cross_validated_figures():
+    card = Scorer().card
+    assert card["data"]["questions"] == 8755
+    assert 0 < card["thresholds"]["decline"] < 1 and 0 < card["thresholds"]["second"] <= 1
+    assert card["cross_validation"]["evidence_hit"]["mean"] > 0.7
+
+
+def test_a_model_file_that_is_not_the_one_its_card_names_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(MODELS, folder)
+    card = json.loads((folder / CARD).read_text())
+    path = folder / card["files"]["sentence"]["name"]
+    path.write_text(path.read_text() + "\n")
+    with pytest.raises(ConfigError, match="make train"):
+        Scorer(folder)
+
+
+def test_a_card_for_other_features_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(MODELS, folder)
+    card = json.loads((folder / CARD).read_text())
+    card["sentence_features"] = card["sentence_features"][1:]
+    (folder / CARD).write_text(json.dumps(card))
+    with pytest.raises(ConfigError, match="other features"):
+        Scorer(folder)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many children does he have?", "how_many"),
+    ("In what year did the war start?", "when"),
+    ("Why did Boris Bondarev resign?", "why"),
+    ("Did Bondarev plan to defect?", "yes_no"),
+    ("The ambassador received the letter from whom?", "who"),
+])
+def test_questions_are_read_for_the_kind_of_answer_they_ask(question, kind):
+    assert parse(question).kind == kind
+
+
+def test_question_terms_and_names_fold_accents():
+    query = parse("What did the café in Genève serve?")
+    assert query.names == ("Geneve",)
+    assert [w for w, _ in query.asked] == ["cafe", "geneve", "serve"]

@@ -1,0 +1,21 @@
+import pytest
+
+from assistant.terms import fold, terms
+
+
+@pytest.mark.parametrize("text, plain", [
+    ("café in Genève", "cafe in Geneve"),
+    ("Bondarev’s “letter”", "Bondarev's \"letter\""),
+    ("Zürich, São Paulo, Kraków", "Zurich, Sao Paulo, Krakow"),
+    ("plain text", "plain text"),
+])
+def test_accents_and_quote_styles_fold(text, plain):
+    assert fold(text) == plain
+
+
+def test_terms_are_the_same_with_or_without_accents_and_curly_quotes():
+    assert terms("The café in Genève didn’t close") == terms("The cafe in Geneve didn't close")
+
+
+def test_words_of_other_scripts_are_kept():
+    assert terms("Москва and 東京") == ["москва", "東京"]
