@@ -29,6 +29,7 @@ from .index import DocumentInfo, Index
 from .ingest import IngestReport, ingest, lexical_for
 from .lexical import Lexical
 from .retrieve import PassageRetriever, Searcher, from_lc_document
+from .scorer import get_scorer
 from .sources import Document, document_from_bytes, document_from_text, load
 
 LEXICAL_DIR = "lexical"
@@ -83,9 +84,10 @@ class Assistant:
             lambda x: answerer.answer(x["question"], x["passages"]))
 
     def warm(self) -> None:
-        """Load the model and the index parts now, so that the first question is fast."""
+        """Load the models and the index parts now, so that the first question is fast."""
         self.chain
         self.embedder.embed_query("warm up")
+        get_scorer()
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:
         """Add or update the articles under `paths`; unchanged ones are left as they are."""
