@@ -72,14 +72,16 @@ CUES = {
 }
 SENTENCE_FEATURES = (
     "score", "dense", "bm25", "bm25_share", "dense_gap", "rank", "retrieved",
-    "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams", "matched", "unmatched",
+    "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
+    "matched", "unmatched",
     "missing_max", "missing_elsewhere", "names_context", "numbers_context", "negation_mismatch",
     "names_here", "names_in_article", "chars", "novel_terms", "novel_names", "position", "paragraph_start",
     "after_question", *(f"cue_{name}" for name in CUES),
     "question_terms", "negated", *(f"kind_{name}" for name, _ in KINDS),
 )
-DECLINE_FEATURES = ("p1", "p2", "p_gap", "absent_share", "absent_terms", "absent_names", "absent_numbers",
-                    "cover_max", *(f"best_{name}" for name in SENTENCE_FEATURES))
+QUESTION_FEATURES = ("absent_share", "absent_terms", "absent_names", "absent_numbers")  # Features.question_row
+DECLINE_FEATURES = ("p1", "p2", "p_gap", *QUESTION_FEATURES, "cover_max",
+                    *(f"best_{name}" for name in SENTENCE_FEATURES))
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,11 @@ class Features:
         return np.array([absent_share, len(self.absent), absent_names, absent_numbers], dtype=np.float32)
 
 
+def absent_share(question_row: np.ndarray) -> float:
+    """The IDF-weighted share of the question's terms that the leading articles lack."""
+    return float(question_row[QUESTION_FEATURES.index("absent_share")])
+
+
 def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.ndarray) -> np.ndarray:
     """The decline model's features: how sure the sentence model is, what the articles lack,
     how much of the question any candidate carries, and the best candidate's own features."""
@@ -320,7 +327,7 @@ class Scorer:
                  threshold: float | None = None) -> bool:
         """Whether no candidate answers: the leading articles lack too much of what is asked, or
         the decline model says so (at `threshold`, or the trained one)."""
-        if features.question_row[0] >= self.thresholds.absent:
+        if absent_share(features.question_row) >= self.thresholds.absent:
             return True
         probability = self.decline_probability(decline_row(probabilities, rows, features.question_row))
         return probability >= (self.thresholds.decline if threshold is None else threshold)

@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from .pipeline import Assistant
 from .retrieve import Searcher
-from .scorer import CARD, CARD_VERSION, DECLINE_FEATURES, MODELS, SENTENCE_FEATURES, decline_row, parse
+from .scorer import (CARD, CARD_VERSION, DECLINE_FEATURES, MODELS, SENTENCE_FEATURES, absent_share, decline_row,
+                     parse)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "train" / "squad"
 SENTENCE_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
@@ -159,7 +160,7 @@ def outcome(samples: list[Sample], sentence: dict[str, np.ndarray], declines: di
     """What the answerer would do with these probabilities and thresholds."""
     hits, cited, wrong, right, answerable, unanswerable, off_topic, off_topic_declined = 0, [], 0, 0, 0, 0, 0, 0
     for s in samples:
-        declined = declines[s.id] >= decline or s.question_row[0] >= absent or not len(s.rows)
+        declined = declines[s.id] >= decline or absent_share(s.question_row) >= absent or not len(s.rows)
         if s.off_topic:
             off_topic += 1
             off_topic_declined += declined
@@ -191,8 +192,8 @@ def thresholds(samples: list[Sample], sentence: dict[str, np.ndarray], declines:
     MAX_WRONG_DECLINES of them; the lowest runner-up share that keeps mean cited characters under
     CITED_CHARS."""
     answerable = [s for s in samples if s.answerable]
-    absent = float(np.quantile([s.question_row[0] for s in answerable], ABSENT_QUANTILE))
-    kept = np.sort([declines[s.id] for s in answerable if s.question_row[0] < absent])
+    absent = float(np.quantile([absent_share(s.question_row) for s in answerable], ABSENT_QUANTILE))
+    kept = np.sort([declines[s.id] for s in answerable if absent_share(s.question_row) < absent])
     budget = int(len(answerable) * (1 - MAX_WRONG_DECLINES))  # answerable questions to keep
     decline = float(kept[min(budget, len(kept) - 1)])
     found = {"decline": round(decline, 4), "absent": round(absent, 4)}
