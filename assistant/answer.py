@@ -2,8 +2,8 @@
 
 A trained model (scorer.py) rates every retrieved sentence and its neighbours for how well it
 answers; a trained decision declines when the leading articles lack what is asked. The answer
-cites the best sentence, and the runner-up of the same article when the model is unsure between
-the two; long sentences are cut to the clauses that carry the question's terms.
+cites the best sentence, and the runner-up when the model is unsure between the two; long
+sentences are cut to the clauses that carry the question's terms.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ class ExtractiveAnswerer:
             return abstain(question)
         chosen = self._choose(features.cands, probabilities)
         spans = [_trim(c, query.asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
-        return cite(question, [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)], self.document)
+        parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
+        return cite(question, parts, features.documents.get)  # fetched once, for the features
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
         """The scorer's features of the retrieved passages and their neighbours, with term weights
