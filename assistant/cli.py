@@ -62,9 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     documents.add_argument("--version", help="an earlier version's text (a citation's version)")
     remove = command("remove", _remove, "remove articles, their passages and earlier versions")
     remove.add_argument("ids", nargs="+", metavar="ID")
-    serve = command("serve", _serve, "serve the web chat at / and the JSON API at /api")
+    serve = command("serve", _serve, "serve the web chat at /, the JSON API at /api, OpenAI-compatible chat at "
+                                     "/v1 and MCP at /mcp")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=7860)
+    command("mcp", _mcp, "serve the MCP tools (ask, search, get_document, list_documents) over stdin/stdout")
     for sub in (ask, evaluate, serve):
         sub.add_argument("--llm", metavar="PROVIDER:MODEL",
                          help="a chat model writes the answers, checked against the sources (or ASSISTANT_LLM)")
@@ -240,9 +242,20 @@ def _serve(args, settings: Settings) -> int:
     assistant = _assistant(settings)
     assistant.index.lock()  # this process owns the index while it serves
     assistant.warm()
-    app = mount(create_app(assistant), assistant)
-    print(f"serving {settings.location} on http://{args.host}:{args.port} (API under /api)", flush=True)
+    app = mount(create_app(assistant, args.host), assistant)
+    print(f"serving {settings.location} on http://{args.host}:{args.port} (API under /api, OpenAI-compatible "
+          f"/v1, MCP /mcp)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _mcp(args, settings: Settings) -> int:
+    from .mcp_server import serve_stdio
+
+    assistant = _assistant(settings)
+    assistant.index.lock()  # this process owns the index while it serves
+    assistant.warm()
+    serve_stdio(assistant)
     return 0
 
 

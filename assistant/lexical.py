@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from .chunking import Chunk
 from .terms import terms
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself: noise under any log handler
 
 CHUNKS_FILE = "chunks.jsonl"
 FINGERPRINT_FILE = "fingerprint"

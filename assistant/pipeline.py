@@ -140,15 +140,20 @@ class Assistant:
         for name in ("retriever", "answerer", "chain"):
             self.__dict__.pop(name, None)
 
-    def ask(self, question: str, history: Sequence[Turn | dict] | None = None, k: int | None = None) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn | dict] | None = None, k: int | None = None,
+            extractive: bool = False) -> Answer:
         """Answer from the articles with verbatim, cited sentences, or abstain. `history` holds
         the conversation so far (role and content per turn): a follow-up is read in its light.
-        `k` overrides the number of passages retrieved."""
+        `k` overrides the number of passages retrieved; `extractive` answers with verbatim
+        extracts even when a language model is configured."""
         question = _check(question, self.settings.max_question_chars)
         if k is not None and not 1 <= k <= MAX_K:
             raise AnswerError(f"k={k}: expected 1 to {MAX_K} passages")
         query = standalone(question, turns(history))
         config = {"configurable": {"k": k}} if k else None
+        if extractive and isinstance(self.answerer, llm.LLMAnswerer):
+            passages = self.retriever.searcher.search(query, k)
+            return replace(self.answerer.extractive.answer(query, passages), question=question)
         return replace(self.chain.invoke(query, config=config), question=question)
 
     def stream(self, question: str, history: Sequence[Turn | dict] | None = None) -> Iterator[str | Answer]:

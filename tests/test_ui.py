@@ -161,6 +161,25 @@ def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat):
     assert chat.outside == []
 
 
+def test_api_docs_page_works_offline_and_lists_the_endpoints(browser, chat):
+    page = browser.new_page()
+    outside = []
+
+    def only_local(route):
+        if route.request.url.startswith("http://127.0.0.1:"):
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{chat.url_base}/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+    page.close()
+    assert {"/api/ask", "/api/documents", "/v1/chat/completions", "/v1/models"} <= {p.replace("\u200b", "") for p in paths}
+    assert outside == []
+
+
 def test_unsupported_sentences_are_shown_struck_through_as_removed():
     from assistant.answer import Answer
     from assistant.ui import _render
