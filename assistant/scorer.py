@@ -39,7 +39,8 @@ FRAMING = frozenset(terms("according kind type sort many much besides cannot exa
 KINDS = (
     ("how_many", r"\bhow many\b|\bnumber of\b"),
     ("how_much", r"\bhow much\b"),
-    ("how_long", r"\bhow (long|far|big|large|tall|high|old|often)\b|\bwhat age\b"),
+    ("how_old", r"\bhow old\b|\bwhat age\b"),
+    ("how_long", r"\bhow (long|far|big|large|tall|high|often)\b"),
     ("when", r"\bwhen\b|\b(what|which) (year|years|century|decade|month|day|date|time|period)\b"),
     ("who", r"\bwho|\bwhom\b|\bwhose\b"),
     ("where", r"\bwhere\b"),
@@ -70,13 +71,16 @@ CUES = {
     "place": re.compile(r"\b(in|at|from|near|to) (the )?[A-Z]"),
     "speech": re.compile(r"[\"“”]|\b(said|says|told|wrote|asked)\b"),
 }
+# The cues of the kind of value each kind of question asks for.
+KIND_CUES = {"how_many": ("digits", "quantity"), "how_much": ("digits", "quantity"), "how_old": ("age",),
+             "how_long": ("digits", "quantity"), "when": ("year", "date"), "where": ("place",), "why": ("cause",)}
 SENTENCE_FEATURES = (
     "score", "dense", "bm25", "bm25_share", "dense_gap", "rank", "retrieved",
     "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
     "matched", "unmatched",
     "missing_max", "missing_elsewhere", "names_context", "numbers_context", "negation_mismatch",
     "names_here", "names_in_article", "chars", "novel_terms", "novel_names", "position", "paragraph_start",
-    "after_question", *(f"cue_{name}" for name in CUES),
+    "after_question", *(f"cue_{name}" for name in CUES), "value_match",
     "question_terms", "negated", *(f"kind_{name}" for name, _ in KINDS),
 )
 QUESTION_FEATURES = ("absent_share", "absent_terms", "absent_names", "absent_numbers")  # Features.question_row
@@ -229,6 +233,7 @@ class Features:
             chunk.start / max(len(text), 1), float(text[max(chunk.start - 2, 0):chunk.start].count("\n") > 0),
             float(prev is not None and prev.text.rstrip("\"'”’) ").endswith(("?", ":"))),
             *(float(bool(cue.search(chunk.text))) for cue in CUES.values()),
+            float(any(CUES[cue].search(chunk.text) for cue in KIND_CUES[q.kind])) if q.kind in KIND_CUES else math.nan,
             len(q.asked), float(bool(_NEGATION.search(q.text))), *(float(q.kind == name) for name, _ in KINDS),
         ]
         return row

@@ -144,7 +144,16 @@ def test_openai_compatible_server_through_the_http_api(server_index, seeded):
 
     with LoopbackModel(_reply_inventing) as base_url, serving(
             server_index, ASSISTANT_LLM="openai:invents-facts", OPENAI_BASE_URL=base_url, OPENAI_API_KEY="k") as url:
-        _assert_checked(httpx.post(f"{url}/api/ask", json={"question": AGE}, timeout=60).json(), seeded)
+        answer = httpx.post(f"{url}/api/ask", json={"question": AGE}, timeout=60).json()
+        _assert_checked(answer, seeded)
+        # the OpenAI-compatible endpoint offers both: the checked model answer and the extracts
+        assert [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]] == ["assistant", "assistant-llm"]
+        replies = {model: httpx.post(f"{url}/v1/chat/completions", timeout=60, json={
+            "model": model, "messages": [{"role": "user", "content": AGE}]}).json()["choices"][0]["message"]
+            for model in ("assistant", "assistant-llm")}
+        assert replies["assistant-llm"]["citations"] == answer["citations"]
+        assert replies["assistant-llm"]["content"].startswith(answer["answer"])
+        assert replies["assistant"]["citations"] == seeded.ask(AGE).to_dict()["citations"]
 
 
 @pytest.mark.parametrize("slow", [False, True])

@@ -22,6 +22,7 @@ from .conftest import serving
 QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 FIRST = "Why did Boris Bondarev resign?"
 FOLLOW_UP = "When was his resignation letter delivered?"
+AGE = "How old is he?"
 TOOLS = {"ask", "search", "get_document", "list_documents"}
 
 
@@ -71,10 +72,10 @@ def test_streamed_follow_up_equals_api_ask_with_history(client, url):
     history = [{"role": "user", "content": FIRST}, {"role": "assistant", "content": "He protested the invasion."}]
     chunks = list(client.chat.completions.create(
         model="assistant", stream=True, stream_options={"include_usage": True},
-        messages=[{"role": "system", "content": "Be brief."}, *history, {"role": "user", "content": FOLLOW_UP}]))
-    expected = api_ask(url, FOLLOW_UP, history)
+        messages=[{"role": "system", "content": "Be brief."}, *history, {"role": "user", "content": AGE}]))
+    expected = api_ask(url, AGE, history)
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert content.startswith(expected["answer"]) and "Monday" in content
+    assert content.startswith(expected["answer"]) and "Bondarev, 41," in content
     last = [c for c in chunks if c.choices][-1]
     assert last.choices[0].finish_reason == "stop"
     assert last.choices[0].delta.model_extra["citations"] == expected["citations"]
