@@ -35,4 +35,5 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/run.py --questions ../shared/eval/squad-dev/questions.jsonl --seeds ../shared/eval/squad-dev/docs --repeat 1
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/embed.py --squad
 	@if [ "$(ARCHIVE)" = 1 ]; then $(BIN)/python bench/archive.py; fi

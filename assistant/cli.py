@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Settings
+from .config import EMBEDDING_BACKENDS, Settings
 from .errors import AssistantError, SourceError
 
 log = logging.getLogger("assistant")
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         flags = {"index": args.index and Path(args.index), "chroma_url": args.chroma_url, "device": args.device,
-                 "llm": getattr(args, "llm", None)}
+                 "embedding_backend": args.embedding_backend, "llm": getattr(args, "llm", None)}
         settings = replace(settings, **{k: v for k, v in flags.items() if v})
         return args.run(args, settings)
     except AssistantError as exc:
@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--index", help="index folder (default: ./index or ASSISTANT_INDEX)")
         sub.add_argument("--chroma-url", help="a Chroma server as the store, http://HOST:PORT (or CHROMA_URL)")
         sub.add_argument("--device", help="where to embed: cpu, cuda, cuda:1, mps (default: cuda when present)")
+        sub.add_argument("--embedding-backend", choices=EMBEDDING_BACKENDS,
+                         help="what runs the embedding model (or ASSISTANT_EMBEDDING_BACKEND; the index records it)")
         sub.set_defaults(run=run)
         return sub
 

@@ -171,7 +171,7 @@ def with_sources(answer: Answer) -> str:
 
 
 def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict:
-    tokenizer = assistant.embedder.model.tokenizer
+    tokenizer = assistant.embedder.tokenizer
     prompt = sum(len(tokenizer.tokenize(m.text)) for m in messages)
     reply = len(tokenizer.tokenize(with_sources(answer)))
     return {"prompt_tokens": prompt, "completion_tokens": reply, "total_tokens": prompt + reply}

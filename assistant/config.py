@@ -9,6 +9,8 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")  # PyTorch; ONNX Runtime fp32, int8 (embeddings.py)
+MODEL_CACHE = Path.home() / ".cache" / "assistant"  # models exported from the packaged weights
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,8 @@ class Settings:
     chroma_url: str | None = None  # a Chroma server (http://HOST:PORT) as the store instead
     embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
     device: str | None = None  # None: sentence-transformers picks (cuda when present)
+    embedding_backend: str = "torch"  # torch, onnx or onnx-int8 (ONNX Runtime, CPU): docs/scaling.md
+    model_cache: Path = MODEL_CACHE  # where the ONNX exports of the embedding model are kept
     k: int = 20  # passages retrieved per question: the answer scorer was trained on 20 (docs/method.md)
     candidates: int = 50  # per ranking (dense and lexical) before they are merged
     articles: int = 2  # the leading articles, re-ranked by their own term statistics (docs/method.md)

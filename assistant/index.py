@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 
 from .chunking import Chunk
 from .config import Settings
+from .embeddings import FAMILY
 from .errors import ConfigError, IndexBusyError, IndexMissingError
 from .sources import Document
 
@@ -61,8 +62,32 @@ class Index:
         )
         self._documents = self._client.get_or_create_collection(DOCUMENTS, embedding_function=None)
         self._versions = self._client.get_or_create_collection(VERSIONS, embedding_function=None)
+        self._check_vectors(settings)
         # A Chroma server orders its writers itself; an embedded index is one process's at a time.
         self._lock = None if settings.chroma_url else FileLock(settings.index / LOCK_FILE, thread_local=False)
+
+    def _check_vectors(self, settings: Settings) -> None:
+        """An index records the model and backend its vectors were made with (an empty one takes
+        this run's); a run whose vectors differ measurably from those is refused."""
+        made = {"embedding_model": settings.embedding_model, "embedding_backend": settings.embedding_backend}
+        if self._passages.count() == 0:
+            if (self._passages.metadata or {}) != made:
+                self._passages.modify(metadata=made)
+            return
+        # indexes from before the record were all made with PyTorch
+        recorded = {"embedding_backend": "torch", **(self._passages.metadata or {})}
+        model, backend = recorded.get("embedding_model", settings.embedding_model), recorded["embedding_backend"]
+        if model != settings.embedding_model or FAMILY.get(backend) != FAMILY.get(settings.embedding_backend):
+            raise ConfigError(
+                f"{self.location} holds vectors made by {model} with the {backend} embedding backend; this run "
+                f"embeds with {settings.embedding_model} on {settings.embedding_backend}, whose vectors differ. Use "
+                f"ASSISTANT_EMBEDDING_BACKEND={backend} (--embedding-backend {backend}), or rebuild the index "
+                f"with this backend: remove {self.location} and run `assistant ingest` again")
+
+    @property
+    def embedding(self) -> dict[str, str]:
+        """The model and backend the stored vectors were made with."""
+        return {"embedding_backend": "torch", **(self._passages.metadata or {})}
 
     def lock(self) -> None:
         """Hold an embedded index for writing, for the life of this process; fail if another holds it."""

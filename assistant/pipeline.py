@@ -53,7 +53,8 @@ class Assistant:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return get_embedder(self.settings.embedding_model, self.settings.device)
+        return get_embedder(self.settings.embedding_model, self.settings.device, self.settings.embedding_backend,
+                            self.settings.model_cache)
 
     @cached_property
     def index(self) -> Index:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -50,25 +51,35 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 """
 
 
-def ingest_rate(sample: int) -> dict:
-    """Encoder-only passages/s and whole-ingest passages/s on the same articles."""
+def sample_articles(sample: int, folder: Path) -> Path:
+    """--sample archive articles spread over the file (its outlets write differently), as JSONL."""
+    part = folder / "part.jsonl"
+    with open(CORPUS) as lines:
+        every = lines.readlines()
+    part.write_text("".join(every[:: max(1, len(every) // sample)][:sample]))
+    return part
+
+
+def ingest_rate(sample: int, backend: str | None = None) -> dict:
+    """Encoder-only passages/s and whole-ingest passages/s on the same articles, with `backend`
+    (None: the default one)."""
+    settings = Settings() if backend is None else Settings(embedding_backend=backend)
     with tempfile.TemporaryDirectory() as tmp:
-        part = Path(tmp) / "part.jsonl"
-        with open(CORPUS) as lines:  # spread over the archive: its outlets write differently
-            every = lines.readlines()
-            part.write_text("".join(every[:: max(1, len(every) // sample)][:sample]))
+        part = sample_articles(sample, Path(tmp))
         documents = [d for d in load([part]) if isinstance(d, Document)]
         texts = [embedding_text(d, c) for d in documents for c in split(d)]
-        embedder = get_embedder()
+        embedder = get_embedder(settings.embedding_model, settings.device, settings.embedding_backend,
+                                settings.model_cache)
         embedder.embed(texts[:64])  # warm
         started = time.perf_counter()
         embedder.embed(texts)
         encoder = len(texts) / (time.perf_counter() - started)
         started = time.perf_counter()
-        Assistant(index=Path(tmp) / "ix").ingest([part])
+        Assistant(settings=replace(settings, index=Path(tmp) / "ix")).ingest([part])
         whole = len(texts) / (time.perf_counter() - started)
-    return {"sample_articles": sample, "passages": len(texts), "encoder_passages_per_s": round(encoder, 1),
-            "ingest_passages_per_s": round(whole, 1), "ratio": round(whole / encoder, 3)}
+    return {"backend": settings.embedding_backend, "sample_articles": sample, "passages": len(texts),
+            "encoder_passages_per_s": round(encoder, 1), "ingest_passages_per_s": round(whole, 1),
+            "ratio": round(whole / encoder, 3)}
 
 
 def build(index: Path) -> dict:

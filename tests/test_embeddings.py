@@ -1,0 +1,83 @@
+"""Embedding backends: PyTorch and ONNX Runtime (fp32, int8) embed alike, and an index refuses
+a backend whose vectors differ from those it holds."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.chunking import split
+from assistant.embeddings import Embedder, get_embedder
+from assistant.errors import ConfigError
+from assistant.sources import load
+
+from .conftest import SEEDS
+
+QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory) -> Path:
+    """The ONNX exports, made once for the module in a folder of its own."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    return [c.text for d in load([SEEDS]) for c in split(d)]
+
+
+# (mean, lowest) cosine to PyTorch's vectors. int8: mean 0.993 on 2,000 archive passages, the
+# lowest near 0.98, for short sentences ("I pointed out."): bench/embed.py
+AGREEMENT = {"torch": (0.9999, 0.9999), "onnx": (0.9999, 0.9999), "onnx-int8": (0.99, 0.97)}
+
+
+@pytest.mark.parametrize("backend", AGREEMENT)
+def test_each_backend_embeds_as_torch_does(backend, model_cache, sentences):
+    reference = get_embedder().embed(sentences)
+    vectors = Embedder(backend=backend, cache=model_cache).embed(sentences)
+    assert vectors.shape == reference.shape
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosine = (vectors * reference).sum(axis=1)
+    mean, lowest = AGREEMENT[backend]
+    assert cosine.mean() >= mean and cosine.min() >= lowest, f"{backend}: {cosine.mean():.4f}, {cosine.min():.4f}"
+
+
+def test_the_export_is_made_once_and_reused(model_cache):
+    exported = sorted(model_cache.rglob("*.onnx"))
+    stamps = [p.stat().st_mtime_ns for p in exported]
+    Embedder(backend="onnx-int8", cache=model_cache).embed(["again"])
+    assert [p.name for p in exported] == ["model-int8.onnx", "model.onnx"]
+    assert [p.stat().st_mtime_ns for p in exported] == stamps
+
+
+def test_an_unknown_backend_or_a_gpu_with_onnx_is_a_clear_error(model_cache):
+    with pytest.raises(ConfigError, match="expected one of torch, onnx, onnx-int8"):
+        Embedder(backend="tensorrt", cache=model_cache)
+    with pytest.raises(ConfigError, match="use the torch backend"):
+        Embedder(backend="onnx", device="cuda", cache=model_cache)
+
+
+def test_an_index_records_its_backend_and_refuses_one_whose_vectors_differ(tmp_path, model_cache):
+    index = tmp_path / "index"
+    int8 = Assistant(settings=Settings(index=index, embedding_backend="onnx-int8", model_cache=model_cache))
+    int8.ingest([SEEDS])
+    assert int8.index.embedding == {"embedding_model": "all-MiniLM-L6-v2", "embedding_backend": "onnx-int8"}
+    assert int8.ask(QUESTION).citations
+    with pytest.raises(ConfigError, match="ASSISTANT_EMBEDDING_BACKEND=onnx-int8"):
+        Assistant(settings=Settings(index=index)).index
+    run = subprocess.run([str(Path(sys.executable).parent / "assistant"), "ask", "--index", str(index), QUESTION],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "made by all-MiniLM-L6-v2 with the onnx-int8 embedding backend" in run.stderr
+
+
+def test_onnx_fp32_is_accepted_on_a_torch_index_with_the_same_answer(seeded_index, seeded, tmp_path, model_cache):
+    index = tmp_path / "index"
+    shutil.copytree(seeded_index, index)
+    onnx = Assistant(settings=Settings(index=index, embedding_backend="onnx", model_cache=model_cache))
+    assert onnx.index.embedding["embedding_backend"] == "torch"
+    assert onnx.ask(QUESTION).citations == seeded.ask(QUESTION).citations
