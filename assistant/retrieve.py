@@ -85,8 +85,12 @@ def _mix(candidates: list[tuple[Chunk, float, float]], dense_weight: float) -> l
 
 
 def _scale(values: np.ndarray) -> np.ndarray:
+    """0-1 over the candidates; all equal (one passage) is the best there is, unless it is 0 (no
+    lexical match at all)."""
     low, high = float(values.min()), float(values.max())
-    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+    if high > low:
+        return (values - low) / (high - low)
+    return np.full_like(values, 1.0 if high > 0 else 0.0)
 
 
 class PassageRetriever(BaseRetriever):

@@ -151,14 +151,13 @@ async def tour(mcp_client) -> dict:
             "documents": documents, "document": document, "unknown": unknown, "blank": blank}
 
 
-def check_tour(seen: dict, url: str | None, texts: dict[str, str]) -> None:
+def check_tour(seen: dict, expected: dict, texts: dict[str, str]) -> None:
     assert set(seen["tools"]) == TOOLS
     assert "decline" in seen["tools"]["ask"].description and "verbatim" in seen["tools"]["ask"].description
     asked = seen["ask"].structured_content
     assert not seen["ask"].is_error and asked["citations"]
     assert asked["answer"] in seen["ask"].content[0].text and "Sources:" in seen["ask"].content[0].text
-    if url:
-        assert asked == api_ask(url, QUESTION)
+    assert asked == expected
     assert "Monday" in seen["follow_up"].structured_content["answer"]
     passages = seen["search"].structured_content["passages"]
     assert 1 <= len(passages) <= 3 and any("Lavrov" in p["quote"] for p in passages)
@@ -176,7 +175,7 @@ def check_tour(seen: dict, url: str | None, texts: dict[str, str]) -> None:
 def test_mcp_over_http(url):
     texts = {d["id"]: httpx.get(f"{url}/api/documents/{d['id']}").json()["text"]
              for d in httpx.get(f"{url}/api/documents").json()}
-    check_tour(call(f"{url}/mcp", tour), url, texts)
+    check_tour(call(f"{url}/mcp", tour), api_ask(url, QUESTION), texts)
 
 
 def test_mcp_over_stdio(seeded_index, seeded, tmp_path):
@@ -184,7 +183,8 @@ def test_mcp_over_stdio(seeded_index, seeded, tmp_path):
     shutil.copytree(seeded_index, index)
     command = str(Path(sys.executable).parent / "assistant")
     texts = {d.id: seeded.document(d.id).text for d in seeded.documents()}
-    check_tour(call(StdioServerParameters(command=command, args=["mcp", "--index", str(index)]), tour), None, texts)
+    seen = call(StdioServerParameters(command=command, args=["mcp", "--index", str(index)]), tour)
+    check_tour(seen, seeded.ask(QUESTION).to_dict(), texts)
 
 
 def test_token_guards_v1_and_mcp(seeded_index, tmp_path):
