@@ -94,7 +94,11 @@ def test_langchain_chat_openai_gets_the_same_answer(url):
     model = ChatOpenAI(base_url=f"{url}/v1", api_key="unused", model="assistant", max_retries=0)
     reply = model.invoke([HumanMessage(FIRST), AIMessage("He protested."), HumanMessage(FOLLOW_UP)])
     history = [{"role": "user", "content": FIRST}, {"role": "assistant", "content": "He protested."}]
-    assert reply.content.startswith(api_ask(url, FOLLOW_UP, history)["answer"])
+    expected = api_ask(url, FOLLOW_UP, history)
+    assert reply.content.startswith(expected["answer"]) and expected["citations"]
+    for c in expected["citations"]:  # the sources travel in the text, where any chain can read them
+        assert f"[{c['n']}] {c['title']} ({c['source']}, characters {c['start']}-{c['end']}): \u201c{c['quote']}\u201d" \
+            in reply.content
 
 
 @pytest.mark.parametrize("body, status, wrong", [
