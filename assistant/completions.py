@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -132,7 +132,7 @@ def router(assistant: Assistant) -> APIRouter:
                  responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                                   "description": "the completion; with stream=true, server-sent events "
                                                  "of chat.completion.chunk objects ending in `data: [DONE]`"}})
-    async def completions(body: CompletionRequest, request: Request):
+    async def completions(body: CompletionRequest):
         question, history = conversation(body.messages)
         if body.model not in model_ids(assistant):
             raise HTTPException(404, f"model {body.model!r} does not exist; GET /v1/models lists "
