@@ -74,8 +74,7 @@ class Index:
             if (self._passages.metadata or {}) != made:
                 self._passages.modify(metadata=made)
             return
-        # indexes from before the record were all made with PyTorch
-        recorded = {"embedding_backend": "torch", **(self._passages.metadata or {})}
+        recorded = self.embedding
         model, backend = recorded.get("embedding_model", settings.embedding_model), recorded["embedding_backend"]
         if model != settings.embedding_model or FAMILY.get(backend) != FAMILY.get(settings.embedding_backend):
             raise ConfigError(
@@ -86,7 +85,8 @@ class Index:
 
     @property
     def embedding(self) -> dict[str, str]:
-        """The model and backend the stored vectors were made with."""
+        """The model and backend the stored vectors were made with (indexes from before the
+        record were all made with PyTorch)."""
         return {"embedding_backend": "torch", **(self._passages.metadata or {})}
 
     def lock(self) -> None:
