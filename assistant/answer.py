@@ -21,18 +21,8 @@ from .config import Settings
 from .embeddings import Embedder
 from .lexical import Lexical
 from .retrieve import Passage
-from .scorer import (
-    Candidate,
-    Features,
-    Paraphrase,
-    Query,
-    Scorer,
-    asked_terms,
-    candidates,
-    get_scorer,
-    matches,
-    parse,
-)
+from .scorer import (Candidate, Features, Query, Scorer, asked_terms, candidates, get_scorer,
+                     matches, parse)
 from .sources import Document
 from .terms import terms, words
 
@@ -114,8 +104,7 @@ class ExtractiveAnswerer:
         """The scorer's features of the retrieved passages and their neighbours, with term weights
         of the articles they come from."""
         articles = self.lexical.within(p.chunk.doc_id for p in passages)
-        return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document,
-                        Paraphrase(self.similarity, self.settings.paraphrase_floor))
+        return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document)
 
     def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray) -> list[Chunk]:
         """The sentence most likely to answer; the runner-up too when the model is unsure between
@@ -153,16 +142,13 @@ class ExtractiveAnswerer:
         missing = [i for i, (_, t) in enumerate(asked) if t not in found]
         candidates = sorted(set(words(text)))
         if missing and candidates:
-            best = self.similarity([asked[i][0] for i in missing], candidates).max(axis=1)
+            sims = self._word_vectors(tuple(asked[i][0] for i in missing)) @ self._word_vectors(tuple(candidates)).T
+            best = sims.max(axis=1)
             score[missing] = np.where(best >= self.settings.paraphrase_floor, best, 0.0)
         unmatched = [asked[i][0] for i in range(len(asked)) if score[i] == 0.0]
         return float(weights @ score / weights.sum()), unmatched
 
-    def similarity(self, these: Sequence[str], those: Sequence[str]) -> np.ndarray:
-        """The cosine similarity of each word of `these` to each of `those`."""
-        return self._word_vectors(these) @ self._word_vectors(those).T
-
-    def _word_vectors(self, items: Sequence[str]) -> np.ndarray:
+    def _word_vectors(self, items: tuple[str, ...]) -> np.ndarray:
         """Word embeddings, computed once per word in one batch for all the new ones."""
         new = [w for w in items if w not in self._vectors]
         if new:

@@ -76,7 +76,7 @@ KIND_CUES = {"how_many": ("digits", "quantity"), "how_much": ("digits", "quantit
              "how_long": ("digits", "quantity"), "when": ("year", "date"), "where": ("place",), "why": ("cause",)}
 SENTENCE_FEATURES = (
     "score", "dense", "bm25", "bm25_share", "dense_gap", "rank", "retrieved",
-    "cover", "paraphrased", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
+    "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
     "matched", "unmatched",
     "missing_max", "missing_elsewhere", "names_context", "numbers_context", "negation_mismatch",
     "names_here", "names_in_article", "chars", "novel_terms", "novel_names", "position", "paragraph_start",
@@ -126,13 +126,6 @@ def asked_terms(text: str) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class Paraphrase:
-    """Word similarity (cosine of word embeddings) and the least that counts as a paraphrase."""
-    similarity: Callable[[Sequence[str], Sequence[str]], np.ndarray]  # words x words
-    floor: float
-
-
-@dataclass(frozen=True)
 class Candidate:
     """A sentence that may answer: retrieved, or the neighbour of one that was."""
     chunk: Chunk
@@ -157,7 +150,7 @@ class Features:
     """The feature rows of one question's candidates, with what they share computed once."""
 
     def __init__(self, query: Query, cands: Sequence[Candidate], lexical: Lexical, articles: Lexical,
-                 document: Callable[[str], Document | None], paraphrase: Paraphrase):
+                 document: Callable[[str], Document | None]):
         self.query, self.cands, self.lexical = query, cands, lexical
         self.documents = {c.chunk.doc_id: document(c.chunk.doc_id) for c in cands}
         self.weight = {t: articles.idf(t) for _, t in query.asked}
@@ -169,24 +162,8 @@ class Features:
         scores = articles.scores(query.text)
         self.bm25 = {c.id: float(s) for c, s in zip(articles.chunks, scores)}
         vocabulary = articles.vocabulary
-        # how close each word of the candidates is to each of the question's (word embeddings)
-        around = sorted({w for c in cands for w in words(c.chunk.text)})
-        self.floor = paraphrase.floor
-        self.closeness = dict(zip(around, paraphrase.similarity([w for w, _ in query.asked], around).T)) \
-            if query.asked and around else {}
-        self.absent = [t for i, (_, t) in enumerate(query.asked) if not _in_vocabulary(t, vocabulary)
-                       and max((c[i] for c in self.closeness.values()), default=0.0) < self.floor]
+        self.absent = [t for _, t in query.asked if not _in_vocabulary(t, vocabulary)]
         self.claim = [(w, t) for w, t in query.asked if t not in query.named]  # what is asked of the names
-
-    def paraphrased(self, chunk: Chunk, found: frozenset[str]) -> float:
-        """IDF-weighted share of the question's terms a sentence holds, or paraphrases (sane ~
-        sanity, hard ~ tough: counted by their similarity)."""
-        close = [self.closeness[w] for w in words(chunk.text) if w in self.closeness]
-        best = np.max(close, axis=0) if close else np.zeros(len(self.query.asked))
-        total = sum(self.weight[t] for _, t in self.query.asked)
-        held = sum(self.weight[t] * (1.0 if t in found else float(b) if b >= self.floor else 0.0)
-                   for (_, t), b in zip(self.query.asked, best))
-        return held / total if total else 0.0
 
     def found_in(self, chunk: Chunk | None) -> frozenset[str]:
         """The question's terms that a sentence holds, or one of their word family."""
@@ -243,15 +220,14 @@ class Features:
         row = [
             p.score if p else math.nan, p.dense if p else math.nan,
             self.bm25.get(chunk.id, 0.0), 0.0, 0.0, c.rank, float(p is not None),
-            self.cover(found), self.paraphrased(chunk, found), self.cover(context), self.cover(context, self.claim) if self.claim else 1.0,
+            self.cover(found), self.cover(context), self.cover(context, self.claim) if self.claim else 1.0,
             self.cover(before), self.cover(after), 0.0,
             len(q.bigrams & bigrams) / len(q.bigrams) if q.bigrams else 0.0,
             len(found), len(q.asked) - len(found),
             max((self.weight[t] for t in missing), default=0.0) / total,
             sum(self.weight[t] for t in missing if t not in self.absent) / total,
             _share([n in around for n in q.names]), _share([n in around for n in q.numbers]),
-            # a yes/no question is answered by a sentence that negates as well as by one that affirms
-            float(q.kind != "yes_no" and bool(_NEGATION.search(q.text)) != bool(_NEGATION.search(chunk.text))),
+            float(bool(_NEGATION.search(q.text)) != bool(_NEGATION.search(chunk.text))),
             names_here, names_in_article,
             len(chunk.text), len(set(sentence_stems) - asked_stems), len(novel_names),
             chunk.start / max(len(text), 1), float(text[max(chunk.start - 2, 0):chunk.start].count("\n") > 0),
