@@ -10,6 +10,7 @@ $(BIN)/assistant: pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
+	$(BIN)/python -c 'from assistant.embeddings import get_embedder; get_embedder().words'  # distilled once
 	touch $@
 
 install: $(BIN)/assistant

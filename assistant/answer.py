@@ -21,8 +21,18 @@ from .config import Settings
 from .embeddings import Embedder
 from .lexical import Lexical
 from .retrieve import Passage
-from .scorer import (Candidate, Features, Query, Scorer, asked_terms, candidates, get_scorer,
-                     matches, parse)
+from .scorer import (
+    Candidate,
+    Features,
+    Paraphrase,
+    Query,
+    Scorer,
+    asked_terms,
+    candidates,
+    get_scorer,
+    matches,
+    parse,
+)
 from .sources import Document
 from .terms import terms, words
 
@@ -78,7 +88,6 @@ class ExtractiveAnswerer:
     def __init__(self, lexical: Lexical, embedder: Embedder, document: Callable[[str], Document | None],
                  settings: Settings):
         self.lexical, self.embedder, self.document, self.settings = lexical, embedder, document, settings
-        self._vectors: dict[str, np.ndarray] = {}
 
     @cached_property
     def scorer(self) -> Scorer:
@@ -104,7 +113,8 @@ class ExtractiveAnswerer:
         """The scorer's features of the retrieved passages and their neighbours, with term weights
         of the articles they come from."""
         articles = self.lexical.within(p.chunk.doc_id for p in passages)
-        return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document)
+        return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document,
+                        Paraphrase(self.similarity, self.settings.paraphrase_floor))
 
     def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray) -> list[Chunk]:
         """The sentence most likely to answer; the runner-up too when the model is unsure between
@@ -142,18 +152,14 @@ class ExtractiveAnswerer:
         missing = [i for i, (_, t) in enumerate(asked) if t not in found]
         candidates = sorted(set(words(text)))
         if missing and candidates:
-            sims = self._word_vectors(tuple(asked[i][0] for i in missing)) @ self._word_vectors(tuple(candidates)).T
-            best = sims.max(axis=1)
+            best = self.similarity([asked[i][0] for i in missing], candidates).max(axis=1)
             score[missing] = np.where(best >= self.settings.paraphrase_floor, best, 0.0)
         unmatched = [asked[i][0] for i in range(len(asked)) if score[i] == 0.0]
         return float(weights @ score / weights.sum()), unmatched
 
-    def _word_vectors(self, items: tuple[str, ...]) -> np.ndarray:
-        """Word embeddings, computed once per word in one batch for all the new ones."""
-        new = [w for w in items if w not in self._vectors]
-        if new:
-            self._vectors.update(zip(new, self.embedder.embed(new)))
-        return np.stack([self._vectors[w] for w in items])
+    def similarity(self, these: Sequence[str], those: Sequence[str]) -> np.ndarray:
+        """The cosine similarity of each word of `these` to each of `those`."""
+        return self.embedder.embed_words(these) @ self.embedder.embed_words(those).T
 
 
 def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, int, int]]]],
@@ -189,7 +195,7 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
 def _matched(asked: Sequence[tuple[str, str]], text: str) -> list[str]:
     """The question terms that `text` has, or one of their word family."""
     have = frozenset(terms(text))
-    return [t for _, t in asked if matches(t, have)]
+    return [t for w, t in asked if matches(w, t, have)]
 
 
 def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]]) -> tuple[int, int]:

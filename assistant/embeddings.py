@@ -1,5 +1,6 @@
 """Embeddings: one sentence-transformers model per process, loaded from disk, never downloaded,
-run by PyTorch or by ONNX Runtime (fp32, or int8 with dynamically quantized weights).
+run by PyTorch or by ONNX Runtime (fp32, or int8 with dynamically quantized weights); and static
+word vectors distilled from it (model2vec) for comparing single words.
 
 The ONNX files are exported from the packaged weights on first use (torch.onnx, then ONNX
 Runtime's quantizer) into a local cache, once; nothing is downloaded and nothing goes into git.
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import threading
 import warnings
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ from .errors import ConfigError
 # Backends whose vectors agree, measured on 3,000 archive sentences (bench/embed.py): ONNX fp32
 # against PyTorch, cosine 1.0000; int8 against either, mean 0.993 (min 0.98): a different family.
 FAMILY = {"torch": "fp32", "onnx": "fp32", "onnx-int8": "int8"}
+log = logging.getLogger(__name__)
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_BATCH = 32  # texts per ONNX Runtime call at most: less padding; int8 302/s at 32, 257/s at 64
 
@@ -48,8 +53,9 @@ class Embedder:
             raise ConfigError(f"embedding model {model!r} is not on this machine: give a local path") from exc
         except (RuntimeError, ValueError) as exc:
             raise ConfigError(f"embedding model {model!r} cannot load on device {device!r}: {exc}") from exc
-        self.name, self.backend = model, backend
-        self.session = None if backend == "torch" else _session(self.model, backend, cache or MODEL_CACHE)
+        self.name, self.backend, self.cache = model, backend, cache or MODEL_CACHE
+        self._words_lock = threading.Lock()
+        self.session = None if backend == "torch" else _session(self.model, backend, self.cache)
 
     @property
     def device(self) -> str:
@@ -68,6 +74,16 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def embed_words(self, words: Sequence[str]) -> np.ndarray:
+        """Unit vectors of single words, looked up rather than computed: a word of one token has
+        the vector the model gives it alone (about 0.03 ms a word against 5 ms)."""
+        with self._words_lock:  # model2vec sets its tokenizer's truncation on every call: one at a time
+            return self.words.encode(list(words), use_multiprocessing=False).astype(np.float32)
+
+    @cached_property
+    def words(self):
+        return _static_words(self.model, self.cache)
 
     def _embed_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
         """As the model's own pipeline does: longest texts first (less padding), the token
@@ -147,6 +163,24 @@ def _exported(model, backend: str, cache: Path) -> Path:
             logging.disable(logging.NOTSET)
         partial.replace(int8)
     return wanted
+
+
+def _static_words(model, cache: Path):
+    """model2vec's static model of `model`: each token's vector is the model's output for it
+    alone; distilled from the packaged weights into `cache` on first use (about 20 seconds), once."""
+    from model2vec import StaticModel
+
+    folder = cache / "words" / _weights_key(model)
+    if not (folder / "model.safetensors").is_file():
+        from model2vec.distill import distill_from_model
+
+        log.warning("distilling word vectors from the embedding model into %s (once, about 20 seconds)", folder)
+        partial = folder.with_suffix(".partial")
+        distilled = distill_from_model(model[0].auto_model, model.tokenizer, pca_dims=None, device="cpu")
+        distilled.save_pretrained(partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.replace(folder)  # whole folders only: a distillation killed midway is made again
+    return StaticModel.from_pretrained(folder, normalize=True, force_download=False)
 
 
 def _weights_key(model) -> str:

@@ -88,6 +88,7 @@ class Assistant:
         """Load the models and the index parts now, so that the first question is fast."""
         self.chain
         self.embedder.embed_query("warm up")
+        self.embedder.embed_words(["warm"])
         get_scorer()
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = False) -> IngestReport:

@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .lexical import Lexical
 from .retrieve import Passage
 from .sources import Document
-from .terms import fold, stems, terms, words
+from .terms import fold, forms, stems, terms, words
 
 MODELS = Path(__file__).resolve().parent / "models"
 CARD = "card.json"
@@ -76,7 +76,7 @@ KIND_CUES = {"how_many": ("digits", "quantity"), "how_much": ("digits", "quantit
              "how_long": ("digits", "quantity"), "when": ("year", "date"), "where": ("place",), "why": ("cause",)}
 SENTENCE_FEATURES = (
     "score", "dense", "bm25", "bm25_share", "dense_gap", "rank", "retrieved",
-    "cover", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
+    "cover", "paraphrased", "cover_context", "claim_context", "cover_prev", "cover_next", "cover_gap", "bigrams",
     "matched", "unmatched",
     "missing_max", "missing_elsewhere", "names_context", "numbers_context", "negation_mismatch",
     "names_here", "names_in_article", "chars", "novel_terms", "novel_names", "position", "paragraph_start",
@@ -126,6 +126,13 @@ def asked_terms(text: str) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class Paraphrase:
+    """Word similarity (cosine of word embeddings) and the least that counts as a paraphrase."""
+    similarity: Callable[[Sequence[str], Sequence[str]], np.ndarray]  # words x words
+    floor: float
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A sentence that may answer: retrieved, or the neighbour of one that was."""
     chunk: Chunk
@@ -150,9 +157,9 @@ class Features:
     """The feature rows of one question's candidates, with what they share computed once."""
 
     def __init__(self, query: Query, cands: Sequence[Candidate], lexical: Lexical, articles: Lexical,
-                 document: Callable[[str], Document | None]):
+                 document: Callable[[str], Document | None], paraphrase: Paraphrase):
         self.query, self.cands, self.lexical = query, cands, lexical
-        self.documents = {c.chunk.doc_id: document(c.chunk.doc_id) for c in cands}
+        self.documents = {doc_id: document(doc_id) for doc_id in dict.fromkeys(c.chunk.doc_id for c in cands)}
         self.weight = {t: articles.idf(t) for _, t in query.asked}
         self._found: dict[str, frozenset[str]] = {}
         self._family: dict[str, list[str]] = {}
@@ -162,8 +169,24 @@ class Features:
         scores = articles.scores(query.text)
         self.bm25 = {c.id: float(s) for c, s in zip(articles.chunks, scores)}
         vocabulary = articles.vocabulary
-        self.absent = [t for _, t in query.asked if not _in_vocabulary(t, vocabulary)]
+        # how close each word of the candidates is to each of the question's (word embeddings)
+        around = sorted({w for c in cands for w in words(c.chunk.text)})
+        self.floor = paraphrase.floor
+        self.closeness = dict(zip(around, paraphrase.similarity([w for w, _ in query.asked], around).T)) \
+            if query.asked and around else {}
+        self.absent = [t for i, (w, t) in enumerate(query.asked) if not _in_vocabulary(w, t, vocabulary)
+                       and max((c[i] for c in self.closeness.values()), default=0.0) < self.floor]
         self.claim = [(w, t) for w, t in query.asked if t not in query.named]  # what is asked of the names
+
+    def paraphrased(self, chunk: Chunk, found: frozenset[str]) -> float:
+        """IDF-weighted share of the question's terms a sentence holds, or paraphrases (sane ~
+        sanity, hard ~ tough: counted by their similarity)."""
+        close = [self.closeness[w] for w in words(chunk.text) if w in self.closeness]
+        best = np.max(close, axis=0) if close else np.zeros(len(self.query.asked))
+        total = sum(self.weight[t] for _, t in self.query.asked)
+        held = sum(self.weight[t] * (1.0 if t in found else float(b) if b >= self.floor else 0.0)
+                   for (_, t), b in zip(self.query.asked, best))
+        return held / total if total else 0.0
 
     def found_in(self, chunk: Chunk | None) -> frozenset[str]:
         """The question's terms that a sentence holds, or one of their word family."""
@@ -178,7 +201,7 @@ class Features:
         found = set()
         for h in have:
             if h not in self._family:
-                self._family[h] = [t for _, t in self.query.asked if t == h or family(t, h)]
+                self._family[h] = [t for w, t in self.query.asked if related(w, t, h)]
             found.update(self._family[h])
         return frozenset(found)
 
@@ -220,14 +243,15 @@ class Features:
         row = [
             p.score if p else math.nan, p.dense if p else math.nan,
             self.bm25.get(chunk.id, 0.0), 0.0, 0.0, c.rank, float(p is not None),
-            self.cover(found), self.cover(context), self.cover(context, self.claim) if self.claim else 1.0,
+            self.cover(found), self.paraphrased(chunk, found), self.cover(context), self.cover(context, self.claim) if self.claim else 1.0,
             self.cover(before), self.cover(after), 0.0,
             len(q.bigrams & bigrams) / len(q.bigrams) if q.bigrams else 0.0,
             len(found), len(q.asked) - len(found),
             max((self.weight[t] for t in missing), default=0.0) / total,
             sum(self.weight[t] for t in missing if t not in self.absent) / total,
             _share([n in around for n in q.names]), _share([n in around for n in q.numbers]),
-            float(bool(_NEGATION.search(q.text)) != bool(_NEGATION.search(chunk.text))),
+            # a yes/no question is answered by a sentence that negates as well as by one that affirms
+            float(q.kind != "yes_no" and bool(_NEGATION.search(q.text)) != bool(_NEGATION.search(chunk.text))),
             names_here, names_in_article,
             len(chunk.text), len(set(sentence_stems) - asked_stems), len(novel_names),
             chunk.start / max(len(text), 1), float(text[max(chunk.start - 2, 0):chunk.start].count("\n") > 0),
@@ -265,9 +289,15 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
     return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row], dtype=np.float32)
 
 
-def matches(term: str, have: frozenset[str]) -> bool:
-    """`have` holds the term or one of its word family (Russia/Russian, respond/response)."""
-    return term in have or any(family(term, h) for h in have)
+def matches(word: str, term: str, have: frozenset[str]) -> bool:
+    """`have` holds the term (the stem of `word`), another form of the word or one of its word
+    family (left/leave, Russia/Russian, respond/response)."""
+    return term in have or bool(forms(word) & have) or any(family(term, h) for h in have)
+
+
+def related(word: str, term: str, stem: str) -> bool:
+    """`stem` is the term (the stem of `word`), the stem of another of its forms, or of its family."""
+    return stem == term or stem in forms(word) or family(term, stem)
 
 
 def family(a: str, b: str) -> bool:
@@ -282,8 +312,9 @@ def family(a: str, b: str) -> bool:
     return shared >= 5 and shared >= 0.8 * len(short)
 
 
-def _in_vocabulary(term: str, vocabulary: frozenset[str]) -> bool:
-    return term in vocabulary or any(family(term, v) for v in vocabulary if v[:3] == term[:3])
+def _in_vocabulary(word: str, term: str, vocabulary: frozenset[str]) -> bool:
+    return term in vocabulary or bool(forms(word) & vocabulary) \
+        or any(family(term, v) for v in vocabulary if v[:3] == term[:3])
 
 
 def _share(flags: list[bool]) -> float:

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
+from lemminflect import getAllInflections, getAllLemmas
 
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 # Words of two letters or more, digits, and a capital letter standing alone: the letter "Z",
@@ -45,3 +46,12 @@ def terms(text: str) -> list[str]:
 
 def stems(words: list[str]) -> list[str]:
     return _stemmer().stemWords(words)
+
+
+@lru_cache(maxsize=1 << 16)
+def forms(word: str) -> frozenset[str]:
+    """The stems of every inflection of a word's lemmas, irregular ones included (lemminflect's
+    tables): 'leave' gives leav and left, 'went' gives go, went and gone."""
+    lemmas = {lemma for found in getAllLemmas(word).values() for lemma in found} | {word}
+    inflected = {form for lemma in lemmas for found in getAllInflections(lemma).values() for form in found}
+    return frozenset(stems(sorted(lemmas | inflected)))

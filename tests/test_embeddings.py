@@ -55,6 +55,17 @@ def test_the_export_is_made_once_and_reused(model_cache):
     assert [p.stat().st_mtime_ns for p in exported] == stamps
 
 
+def test_word_vectors_are_the_models_own_for_a_word_alone(sentences):
+    embedder = get_embedder()
+    words = sorted({w.lower() for s in sentences for w in s.split() if w.isalpha()})
+    single = [w for w in words if len(embedder.tokenizer.tokenize(w)) == 1]
+    assert len(single) > 200
+    cosine = (embedder.embed_words(single) * embedder.embed(single)).sum(axis=1)
+    assert cosine.min() >= 0.999
+    close = embedder.embed_words(["worried", "concerned", "ferry"])
+    assert close[0] @ close[1] >= 0.6 > close[0] @ close[2]
+
+
 def test_an_unknown_backend_or_a_gpu_with_onnx_is_a_clear_error(model_cache):
     with pytest.raises(ConfigError, match="expected one of torch, onnx, onnx-int8"):
         Embedder(backend="tensorrt", cache=model_cache)

@@ -61,3 +61,14 @@ def test_question_terms_and_names_fold_accents():
     query = parse("What did the café in Genève serve?")
     assert query.names == ("Geneve",)
     assert [w for w, _ in query.asked] == ["cafe", "geneve", "serve"]
+
+
+def test_a_question_word_the_articles_paraphrase_is_not_absent_from_them(seeded):
+    # the seeds say "it's been tough to maintain my sanity", and nothing about the weather
+    sane = parse("How hard has it been for Bondarev to stay sane?")
+    features = seeded.answerer.features(sane, seeded.retriever.searcher.search(sane.text))
+    assert features.absent == []
+    sentence = next(c.chunk for c in features.cands if "tough to maintain my sanity" in c.chunk.text)
+    assert features.paraphrased(sentence, features.found_in(sentence)) > 0.4 > features.cover(features.found_in(sentence))
+    weather = parse("What was the weather in Geneva on the day Bondarev resigned?")
+    assert seeded.answerer.features(weather, seeded.retriever.searcher.search(weather.text)).absent == ["weather"]

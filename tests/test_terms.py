@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.terms import fold, terms
+from assistant.terms import fold, forms, stems, terms
 
 
 @pytest.mark.parametrize("text, plain", [
@@ -19,3 +19,13 @@ def test_terms_are_the_same_with_or_without_accents_and_curly_quotes():
 
 def test_words_of_other_scripts_are_kept():
     assert terms("Москва and 東京") == ["москва", "東京"]
+
+
+@pytest.mark.parametrize("word, other", [("leave", "left"), ("went", "go"), ("children", "child"), ("bought", "buy")])
+def test_irregular_forms_share_a_stem(word, other):
+    assert forms(word) & forms(other)
+    assert stems([other])[0] in forms(word)
+
+
+def test_unrelated_words_share_no_form():
+    assert not forms("leave") & forms("arrive")
