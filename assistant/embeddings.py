@@ -41,6 +41,8 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Loading weights" on every start is noise
+        # and so is the load report (the packaged weights carry an unused position_ids buffer)
+        transformers_logging.set_verbosity_error()
 
         if backend not in EMBEDDING_BACKENDS:
             raise ConfigError(f"embedding backend {backend!r}: expected one of {', '.join(EMBEDDING_BACKENDS)}")

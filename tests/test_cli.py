@@ -1,5 +1,9 @@
 import io
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +19,16 @@ def test_ingest_then_ask_prints_answer_and_citations(tmp_path, capsys):
     assert main(["ask", "--index", index, "What did Bondarev rail against at the Foreign Ministry?"]) == 0
     out = capsys.readouterr().out
     assert "unprofessionalism" in out and "[1]" in out and "002_41f72d074bf60d22.txt" in out
+
+
+def test_a_terminal_shows_the_answer_and_no_library_noise(seeded_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(seeded_index, index)
+    run = subprocess.run([str(Path(sys.executable).parent / "assistant"), "ask", "--index", str(index),
+                          "What did Bondarev rail against at the Foreign Ministry?"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0 and "unprofessionalism" in run.stdout
+    assert run.stderr == ""
 
 
 def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
