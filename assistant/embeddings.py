@@ -85,6 +85,7 @@ class Embedder:
 
     @cached_property
     def words(self):
+        """The static word model (model2vec), distilled on first use."""
         return _static_words(self.model, self.cache)
 
     def _embed_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:

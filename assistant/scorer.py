@@ -127,7 +127,7 @@ def asked_terms(text: str) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Paraphrase:
-    """Word similarity (cosine of word embeddings) and the least that counts as a paraphrase."""
+    """Word similarity (cosine of static word vectors) and the least that counts as a paraphrase."""
     similarity: Callable[[Sequence[str], Sequence[str]], np.ndarray]  # words x words
     floor: float
 
@@ -169,7 +169,7 @@ class Features:
         scores = articles.scores(query.text)
         self.bm25 = {c.id: float(s) for c, s in zip(articles.chunks, scores)}
         vocabulary = articles.vocabulary
-        # how close each word of the candidates is to each of the question's (word embeddings)
+        # how close each word of the candidates is to each of the question's (static word vectors)
         around = sorted({w for c in cands for w in words(c.chunk.text)})
         self.floor = paraphrase.floor
         self.closeness = dict(zip(around, paraphrase.similarity([w for w, _ in query.asked], around).T)) \
