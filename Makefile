@@ -10,7 +10,7 @@ $(BIN)/assistant: pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
-	$(BIN)/python -c 'from assistant.embeddings import get_embedder; get_embedder().words'  # distilled once
+	$(BIN)/python -c 'from assistant import Assistant; Assistant().embedder.words'  # exported, compiled, distilled: once
 	touch $@
 
 install: $(BIN)/assistant

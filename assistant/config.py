@@ -9,7 +9,8 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")  # PyTorch; ONNX Runtime fp32, int8 (embeddings.py)
+EMBEDDING_BACKENDS = ("torch", "openvino", "onnx", "onnx-int8")  # PyTorch; OpenVINO; ONNX Runtime fp32, int8
+CPU_BACKEND = "openvino"  # the fastest measured on the CPU with PyTorch's vectors (docs/scaling.md)
 MODEL_CACHE = Path.home() / ".cache" / "assistant"  # models exported from the packaged weights
 
 
@@ -19,7 +20,7 @@ class Settings:
     chroma_url: str | None = None  # a Chroma server (http://HOST:PORT) as the store instead
     embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
     device: str | None = None  # None: sentence-transformers picks (cuda when present)
-    embedding_backend: str = "torch"  # torch, onnx or onnx-int8 (ONNX Runtime, CPU): docs/scaling.md
+    embedding_backend: str | None = None  # one of EMBEDDING_BACKENDS; None: see `backend`
     model_cache: Path = MODEL_CACHE  # where the ONNX exports of the embedding model are kept
     k: int = 20  # passages retrieved per question: the answer scorer was trained on 20 (docs/method.md)
     candidates: int = 50  # per ranking (dense and lexical) before they are merged
@@ -37,6 +38,14 @@ class Settings:
     api_token: str | None = None  # when set, /api requests need "Authorization: Bearer <token>"
     cors_origins: str | None = None  # comma-separated origins allowed to call /api from a browser
     batch_size: int = 64
+
+    @property
+    def backend(self) -> str:
+        """What runs the embedding model: embedding_backend, or by default OpenVINO on the CPU and
+        PyTorch on a GPU (--device cuda)."""
+        if self.embedding_backend:
+            return self.embedding_backend
+        return "torch" if self.device and self.device != "cpu" else CPU_BACKEND
 
     @property
     def location(self) -> str:

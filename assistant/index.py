@@ -69,17 +69,17 @@ class Index:
     def _check_vectors(self, settings: Settings) -> None:
         """An index records the model and backend its vectors were made with (an empty one takes
         this run's); a run whose vectors differ measurably from those is refused."""
-        made = {"embedding_model": settings.embedding_model, "embedding_backend": settings.embedding_backend}
+        made = {"embedding_model": settings.embedding_model, "embedding_backend": settings.backend}
         if self._passages.count() == 0:
             if (self._passages.metadata or {}) != made:
                 self._passages.modify(metadata=made)
             return
         recorded = self.embedding
         model, backend = recorded.get("embedding_model", settings.embedding_model), recorded["embedding_backend"]
-        if model != settings.embedding_model or FAMILY.get(backend) != FAMILY.get(settings.embedding_backend):
+        if model != settings.embedding_model or FAMILY.get(backend) != FAMILY.get(settings.backend):
             raise ConfigError(
                 f"{self.location} holds vectors made by {model} with the {backend} embedding backend; this run "
-                f"embeds with {settings.embedding_model} on {settings.embedding_backend}, whose vectors differ. Use "
+                f"embeds with {settings.embedding_model} on {settings.backend}, whose vectors differ. Use "
                 f"ASSISTANT_EMBEDDING_BACKEND={backend} (--embedding-backend {backend}), or rebuild the index "
                 f"with this backend: remove {self.location} and run `assistant ingest` again")
 

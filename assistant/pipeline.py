@@ -53,7 +53,7 @@ class Assistant:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return get_embedder(self.settings.embedding_model, self.settings.device, self.settings.embedding_backend,
+        return get_embedder(self.settings.embedding_model, self.settings.device, self.settings.backend,
                             self.settings.model_cache)
 
     @cached_property

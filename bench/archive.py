@@ -68,7 +68,7 @@ def ingest_rate(sample: int, backend: str | None = None) -> dict:
         part = sample_articles(sample, Path(tmp))
         documents = [d for d in load([part]) if isinstance(d, Document)]
         texts = [embedding_text(d, c) for d in documents for c in split(d)]
-        embedder = get_embedder(settings.embedding_model, settings.device, settings.embedding_backend,
+        embedder = get_embedder(settings.embedding_model, settings.device, settings.backend,
                                 settings.model_cache)
         embedder.embed(texts[:64])  # warm
         started = time.perf_counter()
@@ -77,7 +77,7 @@ def ingest_rate(sample: int, backend: str | None = None) -> dict:
         started = time.perf_counter()
         Assistant(settings=replace(settings, index=Path(tmp) / "ix")).ingest([part])
         whole = len(texts) / (time.perf_counter() - started)
-    return {"backend": settings.embedding_backend, "sample_articles": sample, "passages": len(texts),
+    return {"backend": settings.backend, "sample_articles": sample, "passages": len(texts),
             "encoder_passages_per_s": round(encoder, 1), "ingest_passages_per_s": round(whole, 1),
             "ratio": round(whole / encoder, 3)}
 

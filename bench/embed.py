@@ -1,4 +1,4 @@
-"""Embedding backends side by side in one run: PyTorch fp32, ONNX Runtime fp32 and int8.
+"""Embedding backends side by side in one run: PyTorch fp32, OpenVINO, ONNX Runtime fp32 and int8.
 
     .venv/bin/python bench/embed.py [--sample 300] [--squad]
 

@@ -36,3 +36,10 @@ def test_zero_words_unmatched_is_allowed():
 def test_decline_threshold_is_the_trained_one_unless_set():
     assert Settings.from_env({}).decline is None
     assert Settings.from_env({"ASSISTANT_DECLINE": "0.7"}).decline == 0.7
+
+
+def test_the_embedding_backend_is_openvino_on_the_cpu_and_torch_on_a_gpu_unless_set():
+    assert Settings.from_env({}).backend == "openvino"
+    assert Settings(device="cuda").backend == "torch"
+    assert Settings(device="cpu").backend == "openvino"
+    assert Settings.from_env({"ASSISTANT_EMBEDDING_BACKEND": "onnx-int8"}).backend == "onnx-int8"
