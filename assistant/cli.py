@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument("--index", help="index folder (default: ./index or ASSISTANT_INDEX)")
         sub.add_argument("--chroma-url", help="a Chroma server as the store, http://HOST:PORT (or CHROMA_URL)")
-        sub.add_argument("--device", help="where to embed: cpu, cuda, cuda:1, mps (default: cuda when present)")
+        sub.add_argument("--device", help="where to embed: cpu, cuda, cuda:1, mps (default: the CPU; with "
+                         "--embedding-backend torch, cuda when present)")
         sub.add_argument("--embedding-backend", choices=EMBEDDING_BACKENDS,
                          help="what runs the embedding model (or ASSISTANT_EMBEDDING_BACKEND; the index records it)")
         sub.set_defaults(run=run)

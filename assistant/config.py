@@ -19,7 +19,7 @@ class Settings:
     index: Path = Path("index")  # the embedded Chroma index; with chroma_url, only the local caches
     chroma_url: str | None = None  # a Chroma server (http://HOST:PORT) as the store instead
     embedding_model: str = DEFAULT_MODEL  # a name, a local path, or the packaged default
-    device: str | None = None  # None: sentence-transformers picks (cuda when present)
+    device: str | None = None  # None: the CPU (torch alone picks cuda when present)
     embedding_backend: str | None = None  # one of EMBEDDING_BACKENDS; None: see `backend`
     model_cache: Path = MODEL_CACHE  # where the ONNX exports of the embedding model are kept
     k: int = 20  # passages retrieved per question: the answer scorer was trained on 20 (docs/method.md)

@@ -32,7 +32,7 @@ from .errors import ConfigError
 FAMILY = {"torch": "fp32", "onnx": "fp32", "openvino": "fp32", "onnx-int8": "int8"}
 log = logging.getLogger(__name__)
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-ONNX_BATCH = 32  # texts per ONNX Runtime call at most: less padding; int8 302/s at 32, 257/s at 64
+ONNX_BATCH = 32  # texts per call of the exported model at most: less padding; int8 302/s at 32, 257/s at 64
 
 
 class Embedder:
@@ -93,8 +93,9 @@ class Embedder:
 
     def _embed_exported(self, texts: list[str], batch_size: int) -> np.ndarray:
         """As the model's own pipeline does: longest texts first (less padding), the token
-        vectors mean-pooled over the attention mask, then scaled to unit length. (int8: the
-        activations' scale is set per call, so a text's vector varies a little with its batch.)"""
+        vectors mean-pooled over the attention mask, then scaled to unit length. (int8, whose
+        activations' scale is set per call, and bfloat16: a text's vector varies a little with its
+        batch.)"""
         out = np.zeros((len(texts), self.model.get_embedding_dimension()), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for first in range(0, len(texts), batch_size):
