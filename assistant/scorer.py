@@ -292,7 +292,7 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
 def matches(word: str, term: str, have: frozenset[str]) -> bool:
     """`have` holds the term (the stem of `word`), another form of the word or one of its word
     family (left/leave, Russia/Russian, respond/response)."""
-    return term in have or bool(forms(word) & have) or any(family(term, h) for h in have)
+    return any(related(word, term, h) for h in have)
 
 
 def related(word: str, term: str, stem: str) -> bool:
