@@ -87,6 +87,10 @@ class Lexical:
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     @property
+    def doc_ids(self) -> list[str]:
+        return list(self._rows)
+
+    @property
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self._bm25.vocab_dict) if self._bm25 else frozenset()
 

@@ -2,12 +2,14 @@
 
 Dense similarity alone misses exact names and numbers; BM25 alone misses paraphrase. Both are
 scaled to 0-1 over the merged candidates and mixed (Settings.dense_weight), as measured in bench/.
-The whole-index ranking picks the leading articles; their passages are then ranked again with
-the BM25 statistics of those articles alone (docs/method.md: why, measured on the archive).
+The whole-index ranking picks the leading articles, those holding more of the question's names
+first; their passages are then ranked again with the BM25 statistics of those articles alone
+(docs/method.md: why, measured on the archive).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .index import Index
 from .lexical import Lexical
+from .terms import fold, holds, names
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,21 @@ class Searcher:
         query_vector = self.embedder.embed_query(query)
         ranked = _mix(self._candidates(query, query_vector), self.settings.dense_weight)
         articles = list(dict.fromkeys(p.chunk.doc_id for p in sorted(ranked, key=lambda p: -p.score)))
-        within = self.lexical.within(articles[: self.settings.articles])
+        within = self.lexical.within(self._by_names(names(query), articles)[: self.settings.articles])
         return sorted(self._rescore(query, query_vector, within), key=lambda p: -p.score)[: k or self.settings.k]
+
+    def _by_names(self, asked: Sequence[str], articles: list[str]) -> list[str]:
+        """`articles` with those holding more of the names a question asks about first, in order
+        otherwise: among thousands of articles the question's other words can lead to a story
+        about someone else ("Which football club does Bondarev support?": a Manchester United
+        story)."""
+        if not asked:
+            return articles
+        held = {doc_id: sum(holds(self._folded(doc_id), n) for n in asked) for doc_id in articles}
+        return sorted(articles, key=lambda doc_id: -held[doc_id])
+
+    def _folded(self, doc_id: str) -> str:
+        return fold(" ".join(c.text for c in self.lexical.passages_of(doc_id)))
 
     def _candidates(self, query: str, query_vector: np.ndarray) -> list[tuple[Chunk, float, float]]:
         """The union of both rankings' top candidates over the whole index, scored on both."""

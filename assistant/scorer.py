@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .lexical import Lexical
 from .retrieve import Passage
 from .sources import Document
-from .terms import fold, forms, stems, terms, words
+from .terms import NAME, fold, forms, holds, names, stems, terms, words
 
 MODELS = Path(__file__).resolve().parent / "models"
 CARD = "card.json"
@@ -51,7 +51,6 @@ KINDS = (
     ("yes_no", r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|must)\b"),
 )
 _KINDS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in KINDS]
-_NAME = re.compile(r"\b[A-Z][\w'’-]*")
 _VALUE_WORD = re.compile(r"\bhow (long|far|big|large|tall|high|old|often|many|much|deep|wide|heavy|late|early|soon)\b",
                          re.IGNORECASE)
 _NEGATION = re.compile(r"\b(not|never|no|n't|without|none|neither|nor)\b|n't\b", re.IGNORECASE)
@@ -114,9 +113,8 @@ def parse(question: str) -> Query:
     # "how old", "how long", "how many": the word after "how" asks for a value, the answer need not hold it
     value_words = set(words(" ".join(_VALUE_WORD.findall(question))))
     asked = [(w, t) for w, t in asked_terms(question) if w not in value_words]
-    names = tuple(re.sub(r"['’]s$", "", n) for n in _NAME.findall(fold(question))[1:] if n != "I")
     kind = next((name for name, pattern in _KINDS if pattern.search(question)), "other")
-    return Query(question, tuple(asked), names, kind)
+    return Query(question, tuple(asked), names(question), kind)
 
 
 def asked_terms(text: str) -> list[tuple[str, str]]:
@@ -164,19 +162,37 @@ class Features:
         self._found: dict[str, frozenset[str]] = {}
         self._family: dict[str, list[str]] = {}
         folded = {doc_id: fold(d.text) if d else "" for doc_id, d in self.documents.items()}
-        self.names_in = {doc_id: [bool(re.search(rf"\b{re.escape(n)}", text)) for n in query.names]
+        self.names_in = {doc_id: [holds(text, n) for n in query.names]
                          for doc_id, text in folded.items()}
         scores = articles.scores(query.text)
         self.bm25 = {c.id: float(s) for c, s in zip(articles.chunks, scores)}
-        vocabulary = articles.vocabulary
         # how close each word of the candidates is to each of the question's (static word vectors)
         around = sorted({w for c in cands for w in words(c.chunk.text)})
         self.floor = paraphrase.floor
         self.closeness = dict(zip(around, paraphrase.similarity([w for w, _ in query.asked], around).T)) \
             if query.asked and around else {}
-        self.absent = [t for i, (w, t) in enumerate(query.asked) if not _in_vocabulary(w, t, vocabulary)
-                       and max((c[i] for c in self.closeness.values()), default=0.0) < self.floor]
+        self.about = self._about(articles)
+        self.absent = self._absent()
         self.claim = [(w, t) for w, t in query.asked if t not in query.named]  # what is asked of the names
+
+    def _about(self, articles: Lexical) -> Lexical:
+        """The leading articles holding the most of the question's names (all of them when none
+        holds one), with their own term statistics: what the answer must come from."""
+        held = {doc_id: sum(flags) for doc_id, flags in self.names_in.items()}
+        most = max(held.values(), default=0)
+        about = [doc_id for doc_id in articles.doc_ids if held.get(doc_id, 0) == most]
+        return articles if len(about) == len(articles.doc_ids) else self.lexical.within(about)
+
+    def _absent(self) -> list[str]:
+        """The question's terms that the articles about its names lack, literally, by form and
+        family, and by paraphrase: "Which football club does Bondarev support?" asks what the
+        Bondarev story lacks, whatever a football story beside it holds."""
+        vocabulary, about = self.about.vocabulary, set(self.about.doc_ids)
+        close = [self.closeness[w] for w in {w for c in self.cands if c.chunk.doc_id in about
+                                             for w in words(c.chunk.text)}]
+        best = np.max(close, axis=0) if close else np.zeros(len(self.query.asked))
+        return [t for (w, t), b in zip(self.query.asked, best)
+                if not _in_vocabulary(w, t, vocabulary) and b < self.floor]
 
     def paraphrased(self, chunk: Chunk, found: frozenset[str]) -> float:
         """IDF-weighted share of the question's terms a sentence holds, or paraphrases (sane ~
@@ -235,7 +251,7 @@ class Features:
         text = document.text if document else ""
         names_here = _share([n in fold(chunk.text) for n in q.names])
         names_in_article = _share(self.names_in[chunk.doc_id])
-        novel_names = {n for n in _NAME.findall(chunk.text)[1:]} - set(q.names)
+        novel_names = {n for n in NAME.findall(chunk.text)[1:]} - set(q.names)
         context = found | before | after
         around = " ".join(fold(x.text) for x in (prev, chunk, nxt) if x is not None)
         missing = [t for _, t in q.asked if t not in context]
@@ -265,11 +281,12 @@ class Features:
     @cached_property
     def question_row(self) -> np.ndarray:
         """What the leading articles lack of the question: its terms, names and numbers."""
-        q, total = self.query, sum(self.weight.values())
+        q = self.query
         absent_names = sum(1 for i in range(len(q.names)) if not any(f[i] for f in self.names_in.values()))
         absent_numbers = sum(1 for n in q.numbers
                              if not any(n in d.text for d in self.documents.values() if d))
-        absent_share = sum(self.weight[t] for t in self.absent) / total if total else 0.0
+        weight = {t: self.about.idf(t) for _, t in q.asked}  # as the articles about the names weigh them
+        absent_share = sum(weight[t] for t in self.absent) / sum(weight.values()) if weight else 0.0
         return np.array([absent_share, len(self.absent), absent_names, absent_numbers], dtype=np.float32)
 
 

@@ -44,6 +44,19 @@ def terms(text: str) -> list[str]:
     return stems(words(text))
 
 
+NAME = re.compile(r"\b[A-Z][\w'’-]*")
+
+
+def names(question: str) -> tuple[str, ...]:
+    """The capitalised words of a question after its first, folded, without a possessive 's."""
+    return tuple(re.sub(r"'s$", "", n) for n in NAME.findall(fold(question))[1:] if n != "I")
+
+
+def holds(text: str, name: str) -> bool:
+    """`text` (folded) has a word that starts with `name`: Russia in Russian, not in Prussia."""
+    return re.search(rf"\b{re.escape(name)}", text) is not None
+
+
 def stems(words: list[str]) -> list[str]:
     return _stemmer().stemWords(words)
 

@@ -3,9 +3,11 @@
 Data: ../shared/train/squad (26 Wikipedia articles, 8,755 questions). Its articles are indexed
 with the product's own ingest, each question goes through the product's own retrieval and
 feature code, and a candidate sentence is labelled as answering when it overlaps a gold answer
-span. Folds are groups of whole articles. The decline model learns from the SQuAD 2.0 articles
-only (the 1.1 articles have no unanswerable questions); its threshold is set on held-out folds so
-that few answerable questions are declined, the loss to avoid first.
+span. Folds are groups of whole articles. The decline model learns from every question: the
+SQuAD 2.0 articles' adversarial unanswerable ones, questions asked without their article, and
+the answerable ones of all 26 articles (those of the 2.0 articles alone made it take news
+questions it could answer for unanswerable ones); its threshold is set on held-out folds so that
+few answerable questions are declined, the loss to avoid first.
 """
 
 from __future__ import annotations
@@ -112,9 +114,8 @@ def fit_sentences(samples: list[Sample]):
 def fit_decline(samples: list[Sample], probabilities: dict[str, np.ndarray]):
     import lightgbm
 
-    train = [s for s in samples if s.version == "2.0" or s.off_topic]
-    rows = np.vstack([decline_row(probabilities[s.id], s.rows, s.question_row) for s in train])
-    labels = np.array([not s.answerable for s in train], dtype=np.float32)
+    rows = np.vstack([decline_row(probabilities[s.id], s.rows, s.question_row) for s in samples])
+    labels = np.array([not s.answerable for s in samples], dtype=np.float32)
     return lightgbm.train(DECLINE_PARAMS, lightgbm.Dataset(rows, labels, feature_name=list(DECLINE_FEATURES)),
                           DECLINE_ROUNDS)
 

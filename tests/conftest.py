@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import socket
@@ -38,6 +39,21 @@ def seeded_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seeded(seeded_index) -> Assistant:
     return Assistant(index=seeded_index)
+
+
+@pytest.fixture(scope="session")
+def seeds_among_stories_that_share_the_words(tmp_path_factory) -> Assistant:
+    """seeds/ with archive stories that hold a question's other words but not what it is about:
+    a Manchester United bid and a Norwich transfer (football club, supporters), a laptop plan in
+    Cambodia and a bank's capital increase."""
+    folder = tmp_path_factory.mktemp("sharing")
+    wanted = {"bbc-business-209", "bbc-sport-186", "bbc-tech-004", "reuters-17991"}
+    with open(CORPUS, encoding="utf-8") as lines:
+        stories = [line for line in lines if json.loads(line)["id"] in wanted]
+    (folder / "news.jsonl").write_text("".join(stories), encoding="utf-8")
+    assistant = Assistant(settings=Settings(index=folder / "index"))
+    assistant.ingest([SEEDS, folder / "news.jsonl"])
+    return assistant
 
 
 @pytest.fixture

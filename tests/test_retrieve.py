@@ -72,3 +72,10 @@ def test_unrelated_articles_do_not_reorder_the_passages_of_the_article_asked_abo
             assert [c.id for c in among] == [p.chunk.id for p in alone.retriever.searcher.search(question)], question
             compared += 1
     assert compared >= 0.8 * len(questions) > 10
+
+
+def test_articles_holding_the_names_asked_about_lead(seeds_among_stories_that_share_the_words):
+    """Not the football stories that hold the question's other words."""
+    searcher = seeds_among_stories_that_share_the_words.retriever.searcher
+    passages = searcher.search("Which football club does Bondarev support?")
+    assert {p.chunk.doc_id for p in passages} <= {p.name for p in SEEDS.iterdir()}
