@@ -280,7 +280,8 @@ class Features:
 
     @cached_property
     def question_row(self) -> np.ndarray:
-        """What the leading articles lack of the question: its terms, names and numbers."""
+        """What the leading articles lack of the question: its terms (those about its names, see
+        `_absent`), names and numbers."""
         q = self.query
         absent_names = sum(1 for i in range(len(q.names)) if not any(f[i] for f in self.names_in.values()))
         absent_numbers = sum(1 for n in q.numbers
