@@ -10,7 +10,7 @@ $(BIN)/assistant: pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
-	$(BIN)/python -c 'from assistant import Assistant; Assistant().embedder.words'  # exported, compiled, distilled: once
+	$(BIN)/python -c 'from assistant import Assistant; from assistant.scorer import get_scorer; Assistant().embedder.words; get_scorer()'  # exported, compiled, distilled: once
 	touch $@
 
 install: $(BIN)/assistant
@@ -25,7 +25,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-# Rebuilds assistant/models/ (the answer scorer and the decline model) from ../shared/train/squad:
+# Rebuilds assistant/models/ (the answer scorer, the reader and the decline model) from ../shared/train/squad:
 # its articles are indexed in .train/index, then cross-validated by article and fitted (docs/method.md).
 train: install
 	$(BIN)/python -m assistant.train

@@ -2,8 +2,9 @@
 trained decision says whether any of them does.
 
 Both are LightGBM models over cheap features of the question, each candidate sentence, its
-neighbours and the leading articles. `Features` and `decline_row` are the one feature code,
-called by training (assistant/train.py, `make train`) and by serving alike. The artifact
+neighbours and the leading articles; the decline model also weighs what a trained reader
+(reader.py) finds around the best rated candidate. `Features` and `decline_row` are the one
+feature code, called by training (assistant/train.py, `make train`) and by serving alike. The artifact
 (assistant/models/) carries a card: the data, the features, the cross-validated figures, the
 thresholds and the sha256 of each model file, checked when it loads.
 """
@@ -23,8 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import Chunk
+from .config import DEFAULT_MODEL, MODEL_CACHE
+from .embeddings import resolve
 from .errors import ConfigError
 from .lexical import Lexical
+from .reader import Reader
 from .retrieve import Passage
 from .sources import Document
 from .terms import NAME, fold, forms, holds, names, stems, terms, words
@@ -83,8 +87,10 @@ SENTENCE_FEATURES = (
     "question_terms", "negated", *(f"kind_{name}" for name, _ in KINDS),
 )
 QUESTION_FEATURES = ("absent_share", "absent_terms", "absent_names", "absent_numbers")  # Features.question_row
+READ = 1  # the best rated candidates whose windows the reader reads (more read no better: docs/method.md)
+READING_FEATURES = ("read_margin",)  # how far the reader's best span outscores "no answer" there
 DECLINE_FEATURES = ("p1", "p2", "p_gap", *QUESTION_FEATURES, "cover_max",
-                    *(f"best_{name}" for name in SENTENCE_FEATURES))
+                    *(f"best_{name}" for name in SENTENCE_FEATURES), *READING_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,16 @@ class Features:
         return [t for (w, t), b in zip(self.query.asked, best)
                 if not _in_vocabulary(w, t, vocabulary) and b < self.floor]
 
+    def window(self, c: Candidate) -> tuple[int, int]:
+        """Where a candidate and its neighbours lie in their article: what the reader reads."""
+        prev, nxt = self.lexical.neighbour(c.chunk, -1), self.lexical.neighbour(c.chunk, 1)
+        return (prev or c.chunk).start, (nxt or c.chunk).end
+
+    def window_text(self, c: Candidate) -> str:
+        document = self.documents.get(c.chunk.doc_id)
+        start, end = self.window(c)
+        return document.text[start:end] if document else c.chunk.text
+
     def paraphrased(self, chunk: Chunk, found: frozenset[str]) -> float:
         """IDF-weighted share of the question's terms a sentence holds, or paraphrases (sane ~
         sanity, hard ~ tough: counted by their similarity)."""
@@ -296,15 +312,23 @@ def absent_share(question_row: np.ndarray) -> float:
     return float(question_row[QUESTION_FEATURES.index("absent_share")])
 
 
-def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.ndarray) -> np.ndarray:
+def read_order(probabilities: np.ndarray) -> np.ndarray:
+    """The candidates whose windows the reader reads, best rated first."""
+    return np.argsort(-probabilities, kind="stable")[:READ]
+
+
+def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.ndarray,
+                margins: np.ndarray) -> np.ndarray:
     """The decline model's features: how sure the sentence model is, what the articles lack,
-    how much of the question any candidate carries, and the best candidate's own features."""
+    how much of the question any candidate carries, the best candidate's own features, and how
+    far the reader's best span outscores "no answer" around it (`margins`, of `read_order`)."""
     order = np.argsort(-probabilities)
     p1 = float(probabilities[order[0]]) if len(order) else 0.0
     p2 = float(probabilities[order[1]]) if len(order) > 1 else 0.0
     cover_max = float(rows[:, SENTENCE_FEATURES.index("cover_context")].max()) if len(rows) else 0.0
     best_row = rows[order[0]] if len(order) else np.full(len(SENTENCE_FEATURES), np.nan, dtype=np.float32)
-    return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row], dtype=np.float32)
+    reading = float(margins[0]) if len(margins) else math.nan
+    return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row, reading], dtype=np.float32)
 
 
 def matches(word: str, term: str, have: frozenset[str]) -> bool:
@@ -361,14 +385,12 @@ class Scorer:
         if self.card.get("version") != CARD_VERSION or self.card.get("sentence_features") != list(SENTENCE_FEATURES) \
                 or self.card.get("decline_features") != list(DECLINE_FEATURES):
             raise ConfigError(f"{card_path}: made for other features than this code computes; {rebuild}")
-        boosters = {}
-        for name in ("sentence", "decline"):
-            path = folder / self.card["files"][name]["name"]
-            data = path.read_bytes() if path.is_file() else b""
-            if hashlib.sha256(data).hexdigest() != self.card["files"][name]["sha256"]:
+        paths = {name: folder / self.card["files"][name]["name"] for name in ("sentence", "decline", "reader")}
+        for name, path in paths.items():
+            if _sha256(path) != self.card["files"][name]["sha256"]:
                 raise ConfigError(f"{path}: missing or not the file its card names (sha256 differs); {rebuild}")
-            boosters[name] = lightgbm.Booster(model_str=data.decode("utf-8"))
-        self.sentence, self.decline = boosters["sentence"], boosters["decline"]
+        self.sentence, self.decline = (lightgbm.Booster(model_file=str(paths[name])) for name in ("sentence", "decline"))
+        self.reader = Reader(paths["reader"], resolve(DEFAULT_MODEL), MODEL_CACHE)
         self.thresholds = Thresholds(**self.card["thresholds"])
 
     def sentence_probabilities(self, rows: np.ndarray) -> np.ndarray:
@@ -377,14 +399,24 @@ class Scorer:
     def decline_probability(self, row: np.ndarray) -> float:
         return float(self.decline.predict(row[None, :], num_threads=1)[0])
 
+    def margins(self, features: Features, probabilities: np.ndarray) -> np.ndarray:
+        """The reader's margins on the windows of `read_order`."""
+        windows = [features.window_text(features.cands[i]) for i in read_order(probabilities)]
+        return np.array([r.margin for r in self.reader.read(features.query.text, windows)], dtype=np.float32)
+
     def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray,
                  threshold: float | None = None) -> bool:
         """Whether no candidate answers: the leading articles lack too much of what is asked, or
         the decline model says so (at `threshold`, or the trained one)."""
         if absent_share(features.question_row) >= self.thresholds.absent:
             return True
-        probability = self.decline_probability(decline_row(probabilities, rows, features.question_row))
+        row = decline_row(probabilities, rows, features.question_row, self.margins(features, probabilities))
+        probability = self.decline_probability(row)
         return probability >= (self.thresholds.decline if threshold is None else threshold)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 @lru_cache(maxsize=1)

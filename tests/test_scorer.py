@@ -72,3 +72,12 @@ def test_a_question_word_the_articles_paraphrase_is_not_absent_from_them(seeded)
     assert features.paraphrased(sentence, features.found_in(sentence)) > 0.4 > features.cover(features.found_in(sentence))
     weather = parse("What was the weather in Geneva on the day Bondarev resigned?")
     assert seeded.answerer.features(weather, seeded.retriever.searcher.search(weather.text)).absent == ["weather"]
+
+
+def test_committed_reader_reads_known_windows_as_trained():
+    scorer = Scorer()
+    checks = scorer.card["reader_known"]
+    assert checks
+    for check in checks:
+        # bf16 where the CPU has it (AMX), fp32 elsewhere: margins agree within 0.1 (docs/method.md)
+        assert scorer.reader.read(check["question"], [check["window"]])[0].margin == pytest.approx(check["margin"], abs=0.25)
