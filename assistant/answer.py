@@ -1,9 +1,11 @@
 """Answer: the extractive answerer, which replies with verbatim sentences, each cited.
 
 A trained model (scorer.py) rates every retrieved sentence and its neighbours for how well it
-answers; a trained decision declines when the leading articles lack what is asked. The answer
-cites the best sentence, and the runner-up when the model is unsure between the two; long
-sentences are cut to the clauses that carry the question's terms.
+answers; a trained decision declines when the leading articles lack what is asked or the reader
+(reader.py) finds no answer around the best one. The answer cites the best sentence, the
+runner-up when the model is unsure between the two, and the best one's neighbour where the reader
+finds the answer; long sentences are cut to the clauses that carry the question's terms and the
+reader's answer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .retrieve import Passage
 from .scorer import (
     Candidate,
     Features,
+    Found,
     Paraphrase,
     Query,
     Scorer,
@@ -102,10 +105,13 @@ class ExtractiveAnswerer:
         features = self.features(query, passages)
         rows = features.sentence_rows()
         probabilities = self.scorer.sentence_probabilities(rows)
-        if self.scorer.declines(features, probabilities, rows, self.settings.decline):
+        found = self.scorer.read(features, probabilities)
+        if self.scorer.declines(features, probabilities, rows, found, self.settings.decline):
             return abstain(question)
-        chosen = self._choose(features.cands, probabilities)
-        spans = [_trim(c, query.asked) if len(c.text) > self.settings.trim_chars else (c.start, c.end) for c in chosen]
+        span = found[0] if found and found[0].margin > 0 else None  # where the reader takes the answer to be
+        chosen = self._choose(features.cands, probabilities, span)
+        spans = [_trim(c, query.asked, span) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
+                 for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
         return cite(question, parts, features.documents.get)  # fetched once, for the features
 
@@ -116,13 +122,19 @@ class ExtractiveAnswerer:
         return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document,
                         Paraphrase(self.similarity, self.settings.paraphrase_floor))
 
-    def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray) -> list[Chunk]:
+    def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray, span: Found | None) -> list[Chunk]:
         """The sentence most likely to answer; the runner-up too when the model is unsure between
-        them; and the sentence after any that asks a question ("Am I concerned?")."""
+        them; the best one's neighbour where the reader found the answer; and the sentence after
+        any that asks a question ("Am I concerned?")."""
         order = np.argsort(-probabilities)
-        chosen = [cands[order[0]].chunk]
+        best = cands[order[0]].chunk
+        chosen = [best]
         if len(order) > 1 and probabilities[order[1]] >= self.scorer.thresholds.second * probabilities[order[0]]:
             chosen.append(cands[order[1]].chunk)
+        neighbours = (self.lexical.neighbour(best, step) for step in (-1, 1))
+        holder = next((n for n in neighbours if span and n and n.start <= span.start < n.end), None)
+        if holder is not None and holder not in chosen:
+            chosen.append(holder)
         chosen.sort(key=lambda c: (c.doc_id, c.start))
         for c in list(chosen):
             follower = self.lexical.neighbour(c, 1)
@@ -198,11 +210,16 @@ def _matched(asked: Sequence[tuple[str, str]], text: str) -> list[str]:
     return [t for w, t in asked if matches(w, t, have)]
 
 
-def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]]) -> tuple[int, int]:
+def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]], span: Found | None = None) -> tuple[int, int]:
     """The shortest run of clauses of a long sentence that has all the question terms the
-    sentence has, with one more clause on each side (answers sit next to the words asked)."""
+    sentence has, and the reader's answer where it lies there, with one more clause on each side
+    (answers sit next to the words asked)."""
     clauses = [(chunk.start + m.start(), chunk.start + m.end()) for m in _CLAUSE.finditer(chunk.text)]
     has = [set(_matched(asked, chunk.text[s - chunk.start : e - chunk.start])) for s, e in clauses]
+    if span is not None and span.doc_id == chunk.doc_id:
+        for held, (s, e) in zip(has, clauses):
+            if s < span.end and span.start < e:
+                held.add("")  # the answer's clauses are wanted as a question term is
     wanted = set().union(*has)
     if not wanted:
         return chunk.start, chunk.end

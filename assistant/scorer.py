@@ -364,6 +364,16 @@ def _share(flags: list[bool]) -> float:
 
 
 @dataclass(frozen=True)
+class Found:
+    """The reader's best span in a window, in offsets of its article, and its margin over "no
+    answer" (above 0: the reader takes it for the answer)."""
+    doc_id: str
+    start: int
+    end: int
+    margin: float
+
+
+@dataclass(frozen=True)
 class Thresholds:
     decline: float  # decline when the decline model's probability is at least this
     absent: float  # ...or when the leading articles lack at least this share of the question's term weight
@@ -399,19 +409,21 @@ class Scorer:
     def decline_probability(self, row: np.ndarray) -> float:
         return float(self.decline.predict(row[None, :], num_threads=1)[0])
 
-    def margins(self, features: Features, probabilities: np.ndarray) -> np.ndarray:
-        """The reader's margins on the windows of `read_order`."""
-        windows = [features.window_text(features.cands[i]) for i in read_order(probabilities)]
-        return np.array([r.margin for r in self.reader.read(features.query.text, windows)], dtype=np.float32)
+    def read(self, features: Features, probabilities: np.ndarray) -> list[Found]:
+        """What the reader finds in the windows of `read_order`, in article offsets."""
+        cands = [features.cands[i] for i in read_order(probabilities)]
+        readings = self.reader.read(features.query.text, [features.window_text(c) for c in cands])
+        return [Found(c.chunk.doc_id, features.window(c)[0] + r.start, features.window(c)[0] + r.end, r.margin)
+                for c, r in zip(cands, readings)]
 
-    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray,
+    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Found],
                  threshold: float | None = None) -> bool:
         """Whether no candidate answers: the leading articles lack too much of what is asked, or
         the decline model says so (at `threshold`, or the trained one)."""
         if absent_share(features.question_row) >= self.thresholds.absent:
             return True
-        row = decline_row(probabilities, rows, features.question_row, self.margins(features, probabilities))
-        probability = self.decline_probability(row)
+        margins = np.array([f.margin for f in found], dtype=np.float32)
+        probability = self.decline_probability(decline_row(probabilities, rows, features.question_row, margins))
         return probability >= (self.thresholds.decline if threshold is None else threshold)
 
 

@@ -97,3 +97,10 @@ def test_the_neighbour_that_carries_the_answer_is_cited_with_the_sentence_that_n
     assert [c.quote for c in answer.citations] == [
         "Maria Lopez, the harbour master in Porto, wrote to the council about the ferries on Tuesday.",
         "It has been tough to keep them afloat this winter, she wrote."]
+
+
+def test_the_neighbour_where_the_reader_finds_the_answer_is_cited_too(seeded):
+    # the best rated sentence says why he stayed; the reader finds "tough to maintain my sanity" next to it
+    answer = seeded.ask("How hard has it been for Bondarev to stay sane?")
+    assert any("it's been tough to maintain my sanity" in c.quote for c in answer.citations)
+    check_verbatim(seeded, answer)
