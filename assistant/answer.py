@@ -126,13 +126,13 @@ class ExtractiveAnswerer:
         """The sentence most likely to answer; the runner-up too when the model is unsure between
         them; the best one's neighbour where the reader found the answer; and the sentence after
         any that asks a question ("Am I concerned?")."""
-        order = np.argsort(-probabilities)
+        order = np.argsort(-probabilities, kind="stable")  # as read_order: the best is the sentence the reader read
         best = cands[order[0]].chunk
         chosen = [best]
         if len(order) > 1 and probabilities[order[1]] >= self.scorer.thresholds.second * probabilities[order[0]]:
             chosen.append(cands[order[1]].chunk)
         neighbours = (self.lexical.neighbour(best, step) for step in (-1, 1))
-        holder = next((n for n in neighbours if span and n and n.start <= span.start < n.end), None)
+        holder = next((n for n in neighbours if n and span and _holds(n, span)), None)
         if holder is not None and holder not in chosen:
             chosen.append(holder)
         chosen.sort(key=lambda c: (c.doc_id, c.start))
@@ -208,6 +208,10 @@ def _matched(asked: Sequence[tuple[str, str]], text: str) -> list[str]:
     """The question terms that `text` has, or one of their word family."""
     have = frozenset(terms(text))
     return [t for w, t in asked if matches(w, t, have)]
+
+
+def _holds(chunk: Chunk, span: Found) -> bool:
+    return chunk.doc_id == span.doc_id and chunk.start <= span.start < chunk.end
 
 
 def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]], span: Found | None = None) -> tuple[int, int]:
