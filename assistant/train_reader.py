@@ -2,8 +2,9 @@
 (a candidate sentence with its neighbours), where the answer starts and ends in it, or that it
 holds none (the first token, as SQuAD 2.0 readers do).
 
-Its training rows are the windows the product itself reads: the three candidates the sentence
-model rates best for each training question, labelled with the gold answer span they hold. It
+Its training rows are windows such as the product reads (it reads the best rated candidate's):
+those of the three candidates the held-out sentence model rates best for each training question,
+labelled with the gold answer span they hold (rows made by train.reading_rows). It
 needs torch and transformers alone (no index, no other part of the product), so that it runs
 where a GPU is: `python assistant/train_reader.py WINDOWS OUT --fold N` trains without fold N's
 articles and scores that fold's windows (out-of-fold scores for the decline model);
