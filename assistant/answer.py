@@ -103,6 +103,8 @@ class ExtractiveAnswerer:
         if not passages or not query.asked:
             return abstain(question)
         features = self.features(query, passages)
+        if self.scorer.lacks(features):
+            return abstain(question)
         rows = features.sentence_rows()
         probabilities = self.scorer.sentence_probabilities(rows)
         found = self.scorer.read(features, probabilities)

@@ -413,15 +413,19 @@ class Scorer:
         """What the reader finds in the windows of `read_order`, in article offsets."""
         cands = [features.cands[i] for i in read_order(probabilities)]
         readings = self.reader.read(features.query.text, [features.window_text(c) for c in cands])
-        return [Found(c.chunk.doc_id, features.window(c)[0] + r.start, features.window(c)[0] + r.end, r.margin)
-                for c, r in zip(cands, readings)]
+        starts = [features.window(c)[0] for c in cands]
+        return [Found(c.chunk.doc_id, start + r.start, start + r.end, r.margin)
+                for c, start, r in zip(cands, starts, readings)]
+
+    def lacks(self, features: Features) -> bool:
+        """Whether the leading articles lack too much of what is asked to answer it at all: a
+        decline that needs no reading."""
+        return absent_share(features.question_row) >= self.thresholds.absent
 
     def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Found],
                  threshold: float | None = None) -> bool:
-        """Whether no candidate answers: the leading articles lack too much of what is asked, or
-        the decline model says so (at `threshold`, or the trained one)."""
-        if absent_share(features.question_row) >= self.thresholds.absent:
-            return True
+        """Whether no candidate answers, of a question the articles do not lack (`lacks`): the
+        decline model says so (at `threshold`, or the trained one)."""
         margins = np.array([f.margin for f in found], dtype=np.float32)
         probability = self.decline_probability(decline_row(probabilities, rows, features.question_row, margins))
         return probability >= (self.thresholds.decline if threshold is None else threshold)
