@@ -68,6 +68,16 @@ def test_word_vectors_are_the_models_own_for_a_word_alone(sentences):
     assert close[0] @ close[1] >= 0.6 > close[0] @ close[2]
 
 
+def test_a_word_has_one_vector_whether_met_before_or_not(sentences):
+    embedder = get_embedder()
+    words = sorted({w.lower() for s in sentences for w in s.split() if w.isalpha()})[:40]
+    looked_up = embedder.words.encode(words, use_multiprocessing=False)
+    again = embedder.embed_words(words[::-1] + ["sanity", words[0], "tough"])  # met, unmet, repeated
+    assert np.array_equal(again[: len(words)], looked_up[::-1])
+    assert np.array_equal(again[len(words) + 1], looked_up[0])
+    assert embedder.embed_words([]).shape == (0, looked_up.shape[1])
+
+
 def test_an_unknown_backend_or_a_gpu_with_onnx_is_a_clear_error(model_cache):
     with pytest.raises(ConfigError, match="expected one of torch, openvino, onnx, onnx-int8"):
         Embedder(backend="tensorrt", cache=model_cache)
