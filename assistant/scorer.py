@@ -100,7 +100,7 @@ class Query:
     """A question as the features see it."""
     text: str
     asked: tuple[tuple[str, str], ...]  # its content words and their stems, in order
-    names: tuple[str, ...]  # capitalised words after the first
+    names: tuple[str, ...]  # its capitalised words, but a common word that opens it (terms.names)
     kind: str
 
     @cached_property

@@ -48,8 +48,18 @@ NAME = re.compile(r"\b[A-Z][\w'’-]*")
 
 
 def names(question: str) -> tuple[str, ...]:
-    """The capitalised words of a question after its first, folded, without a possessive 's."""
-    return tuple(re.sub(r"'s$", "", n) for n in NAME.findall(fold(question))[1:] if n != "I")
+    """The capitalised words of a question, folded, without a possessive 's; the word that opens
+    it only when no dictionary has it as a common word ("Bondarev's age?", not "What" or "Did")."""
+    text = fold(question)
+    opening = len(text) - len(text.lstrip(" \"'(¿¡"))
+    found = [(m.start(), re.sub(r"'s$", "", m.group())) for m in NAME.finditer(text)]
+    return tuple(n for at, n in found if n != "I" and (at != opening or _proper(n)))
+
+
+def _proper(word: str) -> bool:
+    """A word no dictionary has in lower case: a name, not a word capitalised to open a sentence."""
+    lower = word.lower()
+    return lower not in STOPWORDS and not getAllLemmas(lower)
 
 
 def holds(text: str, name: str) -> bool:

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.terms import fold, forms, stems, terms
+from assistant.terms import fold, forms, names, stems, terms
 
 
 @pytest.mark.parametrize("text, plain", [
@@ -29,3 +29,15 @@ def test_irregular_forms_share_a_stem(word, other):
 
 def test_unrelated_words_share_no_form():
     assert not forms("leave") & forms("arrive")
+
+
+@pytest.mark.parametrize("question, named", [
+    ("How old is Bondarev?", ("Bondarev",)),
+    ("how old is Bondarev?", ("Bondarev",)),  # typed in lower case: the name is still the first capital
+    ("Bondarev's age?", ("Bondarev",)),  # a name that opens the question
+    ("What's the café in Genève?", ("Geneve",)),
+    ("Did NATO reply?", ("NATO",)),
+    ("Describe the letter he wrote.", ()),  # a common word capitalised to open it
+])
+def test_names_are_the_questions_capitalised_words_but_an_opening_common_word(question, named):
+    assert names(question) == named
