@@ -39,9 +39,9 @@ CARD_VERSION = 1
 # Words that frame a question rather than name what it is about.
 FRAMING = frozenset(terms("according kind type sort many much besides cannot exactly actually also "
                           "say says said tell happen happened thing things"))
-# What a question asks for, by its wording; the first that matches wins.
 # An article's folded text, for the names it holds: folding a long one costs ~4 ms, done once.
 folded = lru_cache(maxsize=FOLDED_KEPT)(fold)
+# What a question asks for, by its wording; the first that matches wins.
 KINDS = (
     ("how_many", r"\bhow many\b|\bnumber of\b"),
     ("how_much", r"\bhow much\b"),
