@@ -12,7 +12,6 @@ product's other parts are not installed.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,13 +78,13 @@ def readings(enc: dict, starts: np.ndarray, ends: np.ndarray, rows: Sequence[int
 
 class Reader:
     """The reader made of `weights` and the packaged model in `base` (its word pieces and
-    tokenizer), exported once into `cache`."""
+    tokenizer), exported once into `cache` under the weights' `sha256`."""
 
-    def __init__(self, weights: Path, base: str, cache: Path):
+    def __init__(self, weights: Path, base: str, cache: Path, sha256: str):
         import openvino
         from transformers import AutoTokenizer
 
-        path = _exported(weights, base, cache)
+        path = _exported(weights, base, cache, sha256)
         core = openvino.Core()
         core.set_property({"CACHE_DIR": str(path.parent / "openvino")})
         self.compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
@@ -115,11 +114,11 @@ def model(weights: Path, base: str):
     return reader.eval()
 
 
-def _exported(weights: Path, base: str, cache: Path) -> Path:
-    """The reader's ONNX file: made once per weights file, then reused."""
+def _exported(weights: Path, base: str, cache: Path, sha256: str) -> Path:
+    """The reader's ONNX file: made once per weights file (named by its `sha256`), then reused."""
     import torch
 
-    path = cache / "reader" / hashlib.sha256(weights.read_bytes()).hexdigest()[:16] / "reader.onnx"
+    path = cache / "reader" / sha256[:16] / "reader.onnx"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -398,10 +398,11 @@ class Scorer:
             raise ConfigError(f"{card_path}: made for other features than this code computes; {rebuild}")
         paths = {name: folder / self.card["files"][name]["name"] for name in ("sentence", "decline", "reader")}
         for name, path in paths.items():
-            if _sha256(path) != self.card["files"][name]["sha256"]:
+            if file_sha256(path) != self.card["files"][name]["sha256"]:
                 raise ConfigError(f"{path}: missing or not the file its card names (sha256 differs); {rebuild}")
         self.sentence, self.decline = (lightgbm.Booster(model_file=str(paths[name])) for name in ("sentence", "decline"))
-        self.reader = Reader(paths["reader"], resolve(DEFAULT_MODEL), MODEL_CACHE)
+        self.reader = Reader(paths["reader"], resolve(DEFAULT_MODEL), MODEL_CACHE,
+                             self.card["files"]["reader"]["sha256"])  # checked just above
         self.thresholds = Thresholds(**self.card["thresholds"])
 
     def sentence_probabilities(self, rows: np.ndarray) -> np.ndarray:
@@ -432,7 +433,8 @@ class Scorer:
         return probability >= (self.thresholds.decline if threshold is None else threshold)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The file's sha256 in hex; empty when there is no such file."""
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 

@@ -18,7 +18,6 @@ there is one (about 30 minutes; most of a day on two CPU cores).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from .scorer import (
     SENTENCE_FEATURES,
     absent_share,
     decline_row,
+    file_sha256,
     parse,
 )
 from .sources import Document
@@ -317,7 +317,8 @@ def known(samples: list[Sample], sentence_model, decline_model, inner: dict[str,
 def reader_checks(rows: list[dict], folder: Path) -> list[dict]:
     """A few windows and the margins the reader gives them: a test checks the committed reader
     still reads them so."""
-    reader = Reader(folder / "reader.safetensors", resolve(DEFAULT_MODEL), MODEL_CACHE)
+    weights = folder / "reader.safetensors"
+    reader = Reader(weights, resolve(DEFAULT_MODEL), MODEL_CACHE, file_sha256(weights))
     return [{"question": r["question"], "window": r["context"],
              "margin": reader.read(r["question"], [r["context"]])[0].margin} for r in rows]
 
@@ -334,13 +335,13 @@ def save(folder: Path, sentence_model, decline_model, chosen: dict, per_fold: li
     for name, model in (("sentence", sentence_model), ("decline", decline_model)):
         path = folder / f"{name}.lgb.txt"
         path.write_text(model.model_to_string(), encoding="utf-8")
-        files[name] = {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        files[name] = {"name": path.name, "sha256": file_sha256(path)}
     reader = folder / "reader.safetensors"
-    files["reader"] = {"name": reader.name, "sha256": hashlib.sha256(reader.read_bytes()).hexdigest()}
+    files["reader"] = {"name": reader.name, "sha256": file_sha256(reader)}
     figures = {key: {"mean": round(float(np.mean([f[key] for f in per_fold])), 3),
                      "spread": [round(float(min(f[key] for f in per_fold)), 3),
                                 round(float(max(f[key] for f in per_fold)), 3)]} for key in per_fold[0]}
-    questions_sha = hashlib.sha256((data / "questions.jsonl").read_bytes()).hexdigest()
+    questions_sha = file_sha256(data / "questions.jsonl")
     card = {"version": CARD_VERSION, "files": files, "thresholds": chosen,
             "sentence_features": list(SENTENCE_FEATURES), "decline_features": list(DECLINE_FEATURES),
             "data": {"folder": "../shared/train/squad", "questions": questions, "questions_sha256": questions_sha,
