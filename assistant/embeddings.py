@@ -91,6 +91,7 @@ class Embedder:
             if new:
                 if len(self._word_vectors) + len(new) > WORDS_KEPT:
                     self._word_vectors.clear()
+                    new = list(dict.fromkeys(words))  # those kept a moment ago are gone too
                 vectors = self.words.encode(new, use_multiprocessing=False).astype(np.float32)
                 self._word_vectors.update(zip(new, vectors))
             if not words:

@@ -106,3 +106,11 @@ def test_fp32_backends_are_accepted_on_an_openvino_index_with_the_same_answer(ba
     other = Assistant(settings=Settings(index=index, embedding_backend=backend, model_cache=model_cache))
     assert seeded.index.embedding["embedding_backend"] == other.index.embedding["embedding_backend"] == "openvino"
     assert other.ask(QUESTION).citations == seeded.ask(QUESTION).citations
+
+
+def test_words_met_before_are_found_when_the_kept_vectors_start_afresh(monkeypatch):
+    embedder = get_embedder()
+    embedder.embed_words(["harbour", "ferry"])
+    monkeypatch.setattr("assistant.embeddings.WORDS_KEPT", len(embedder._word_vectors) + 1)
+    vectors = embedder.embed_words(["harbour", "council", "winter"])  # one met before, two new: over the limit
+    assert vectors.shape[0] == 3 and np.array_equal(vectors[0], embedder.embed_words(["harbour"])[0])
