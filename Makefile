@@ -25,10 +25,12 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-# Rebuilds assistant/models/ (the answer scorer, the reader and the decline model) from ../shared/train/squad:
-# its articles are indexed in .train/index, then cross-validated by article and fitted (docs/method.md).
+# Rebuilds assistant/models/ from ../shared/train: the sentence model and the reader from squad/ (the reader
+# on a GPU when there is one), then the decline model from squad11/ and news/, asked of whole and silenced
+# folders; every set's articles are indexed under .train/, folds are whole articles or weeks (docs/method.md).
+# STAGE=decline refits the decline model alone over the committed others (about 25 minutes on 2 cores).
 train: install
-	$(BIN)/python -m assistant.train
+	$(BIN)/python -m assistant.train $(if $(filter decline,$(STAGE)),--decline)
 
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.

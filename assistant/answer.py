@@ -1,8 +1,9 @@
 """Answer: the extractive answerer, which replies with verbatim sentences, each cited.
 
 A trained model (scorer.py) rates every retrieved sentence and its neighbours for how well it
-answers; a trained decision declines when the leading articles lack what is asked or the reader
-(reader.py) finds no answer around the best one. The answer cites the best sentence, the
+answers; one trained decision declines when none does, weighing what the leading articles lack
+of the question and what the reader (reader.py) finds around the best one, and says what they
+lack where they lack something. The answer cites the best sentence, the
 runner-up when the model is unsure between the two, and the best one's neighbour where the reader
 finds the answer; long sentences are cut to the clauses that carry the question's terms and the
 reader's answer.
@@ -103,13 +104,11 @@ class ExtractiveAnswerer:
         if not passages or not query.asked:
             return abstain(question)
         features = self.features(query, passages)
-        if self.scorer.lacks(features):
-            return abstain(question)
         rows = features.sentence_rows()
         probabilities = self.scorer.sentence_probabilities(rows)
         found = self.scorer.read(features, probabilities)
         if self.scorer.declines(features, probabilities, rows, found, self.settings.decline):
-            return abstain(question)
+            return abstain(question, unsaid(features))
         span = found[0] if found and found[0].margin > 0 else None  # where the reader takes the answer to be
         chosen = self._choose(features.cands, probabilities, span)
         spans = [_trim(c, query.asked, span) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
@@ -204,6 +203,22 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
     if not citations:
         return abstain(question, notice)
     return Answer(question=question, text=" ".join(texts), citations=tuple(citations.values()), notice=notice)
+
+
+def unsaid(features: Features) -> str | None:
+    """What the leading articles lack of the question, in plain words, where they lack any of
+    it: "They mention Bondarev, but not “wife”." Only what was looked for is said, never a guess."""
+    held, lacking = features.unsaid()
+    if not lacking:
+        return None
+    missing = _listed([f"“{w}”" for w in lacking], "or")
+    if held:
+        return f"They mention {_listed(held, 'and')}, but not {missing}."
+    return f"The articles found do not mention {missing}."
+
+
+def _listed(items: Sequence[str], last: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def _matched(asked: Sequence[tuple[str, str]], text: str) -> list[str]:

@@ -209,6 +209,8 @@ def _print_run(label: str | None, report, as_json: bool) -> None:
     print(f"citation validity {100 * t['citation_validity']:.1f}%  mean cited characters {t['mean_cited_chars']}")
     print(f"abstentions: {t['declined_unanswerable']} unanswerable declined, "
           f"{t['declined_answerable']} answerable wrongly declined")
+    if "declined_by_kind" in t:
+        print("declined by kind: " + ", ".join(f"{kind} {share}" for kind, share in t["declined_by_kind"].items()))
 
 
 def _documents(args, settings: Settings) -> int:

@@ -95,6 +95,7 @@ class ReplyMessage(BaseModel):
     content: str
     citations: list[CitationOut]  # as /api/ask returns them
     abstained: bool  # the articles do not say
+    notice: str | None  # why, where it can say: what the articles lack
 
 
 class Choice(BaseModel):
@@ -162,9 +163,10 @@ def conversation(messages: list[UserMessage | Message]) -> tuple[str, list[dict]
 
 
 def with_sources(answer: Answer) -> str:
-    """The answer and its numbered sources, as plain text any chat client shows."""
+    """The answer and its numbered sources, as plain text any chat client shows; a decline
+    with what the articles lack."""
     if not answer.citations:
-        return answer.text
+        return f"{answer.text} {answer.notice}" if answer.abstained and answer.notice else answer.text
     sources = [f"[{c.n}] {c.title} ({c.source}, characters {c.start}-{c.end}): \u201c{c.quote}\u201d"
                for c in answer.citations]
     return answer.text + "\n\nSources:\n" + "\n".join(sources)
@@ -180,7 +182,7 @@ def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict
 def completion(answer: Answer, body: CompletionRequest, counted: dict) -> dict:
     data = answer.to_dict()
     message = {"role": "assistant", "content": with_sources(answer), "citations": data["citations"],
-               "abstained": answer.abstained}
+               "abstained": answer.abstained, "notice": answer.notice}
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model, "choices": [{"index": 0, "message": message, "finish_reason": "stop",
                                               "logprobs": None}], "usage": counted}
@@ -198,7 +200,8 @@ def events(reply: dict, include_usage: bool) -> Iterator[str]:
 
     yield chunk({"role": "assistant", "content": ""})
     yield chunk({"content": message["content"]})
-    yield chunk({"citations": message["citations"], "abstained": message["abstained"]}, "stop")
+    yield chunk({"citations": message["citations"], "abstained": message["abstained"], "notice": message["notice"]},
+                "stop")
     if include_usage:
         yield f"data: {json.dumps(head | {'choices': [], 'usage': reply['usage']})}\n\n"
     yield "data: [DONE]\n\n"

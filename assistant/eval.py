@@ -1,7 +1,9 @@
 """Eval: run a test question set and score answers, evidence, citations and abstentions.
 
 Format (one JSON object a line): {"question", "answers": [str] | null, "evidence": [{"source", "quote"}]}.
-`answers: null` means the sources do not say: the right reply is an abstention.
+`answers: null` means the sources do not say: the right reply is an abstention. An optional
+`type` names the kind of question ("silent", "null", "answerable", "entity"...): declines are
+then counted per kind as well.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Question:
     question: str
     answers: tuple[str, ...] | None  # None: unanswerable
     evidence: tuple[Evidence, ...] = ()
+    kind: str | None = None  # the set's own label of the kind of question (`type`)
 
 
 @dataclass(frozen=True)
@@ -100,17 +103,27 @@ class Report:
     def misses(self) -> list[Result]:
         return [r for r in self.results if r.problem or not r.passed]
 
+    @property
+    def declined_by_kind(self) -> dict[str, str]:
+        """Declined / asked per kind of question, for sets that label them (`type`)."""
+        kinds: dict[str, list[bool]] = {}
+        for r in self.results:
+            if r.problem is None and r.question.kind is not None:
+                kinds.setdefault(r.question.kind, []).append(r.answer.abstained)
+        return {kind: f"{sum(flags)}/{len(flags)}" for kind, flags in sorted(kinds.items())}
+
     def totals(self) -> dict:
         right, unanswerable = self.declined_right
         wrong, answerable = self.declined_wrong
         latencies = sorted(1000 * r.seconds for r in self.results)
+        by_kind = {"declined_by_kind": self.declined_by_kind} if self.declined_by_kind else {}
         return {"questions": len(self.results), "answer_hit": round(self.answer_hit, 3),
                 "evidence_hit": round(self.evidence_hit, 3), "citation_validity": round(self.citation_validity, 3),
                 "mean_cited_chars": round(self.mean_cited_chars, 1),
                 "declined_unanswerable": f"{right}/{unanswerable}", "declined_answerable": f"{wrong}/{answerable}",
                 "latency_p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
                 "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
-                "bad_questions": sum(r.problem is not None for r in self.results)}
+                "bad_questions": sum(r.problem is not None for r in self.results), **by_kind}
 
 
 FLOORED = ("answer_hit", "evidence_hit", "citation_validity")
@@ -160,9 +173,11 @@ def _question(path: Path, n: int, line: str) -> Question:
         if answers is not None and not (isinstance(answers, list) and all(isinstance(a, str) for a in answers)):
             raise ValueError("'answers' must be a list of strings or null")
         evidence = tuple(Evidence(e["source"], e["quote"]) for e in raw.get("evidence") or [])
+        if raw.get("type") is not None and not isinstance(raw["type"], str):
+            raise ValueError("'type' must be a string")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SourceError(f"{path}:{n}: malformed question ({exc})") from exc
-    return Question(n, raw["question"], None if answers is None else tuple(answers), evidence)
+    return Question(n, raw["question"], None if answers is None else tuple(answers), evidence, raw.get("type"))
 
 
 def run(assistant: Assistant, questions: list[Question], progress: bool = False) -> Report:

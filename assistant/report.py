@@ -80,12 +80,19 @@ def _shares(report: Report) -> dict[str, float]:
 
 
 def _totals(runs: Sequence[tuple[str, Report]]) -> str:
-    totals = [report.totals() for _, report in runs]
+    totals = [_flat(report.totals()) for _, report in runs]
     head = "".join(f"<th>{_e(label)}</th>" for label, _ in runs)
-    rows = "".join(f"<tr><th>{_e(key.replace('_', ' '))}</th>"
+    rows = "".join(f"<tr><th>{_e(key)}</th>"
                    + "".join(f"<td class='num'>{_e(str(t[key]))}</td>" for t in totals) + "</tr>"
                    for key in totals[0])
     return f"<h2>Totals</h2><table id='totals'><tr><th></th>{head}</tr>{rows}</table>"
+
+
+def _flat(totals: dict) -> dict[str, object]:
+    """The totals as rows: declines per kind of question one row each ("declined: silent")."""
+    rows = {key.replace("_", " "): value for key, value in totals.items() if key != "declined_by_kind"}
+    rows.update({f"declined: {kind}": share for kind, share in totals.get("declined_by_kind", {}).items()})
+    return rows
 
 
 def _changes(runs: Sequence[tuple[str, Report]]) -> str:
@@ -108,7 +115,8 @@ def _questions(runs: Sequence[tuple[str, Report]], document) -> str:
         evidence = "".join(f"<div class='evidence'>evidence in {_e(e.source)}: “{_e(e.quote)}”</div>"
                            for e in q.evidence)
         cells = "".join(f"<td>{_result(r, document)}</td>" for r in results)
-        rows.append(f"<tr{change}><td>line {q.line}: {_e(q.question)}<div class='evidence'>expected: "
+        kind = f" ({_e(q.kind)})" if q.kind else ""
+        rows.append(f"<tr{change}><td>line {q.line}{kind}: {_e(q.question)}<div class='evidence'>expected: "
                     f"{_e(expected)}</div>{evidence}</td>{cells}</tr>")
     return f"<h2>Questions</h2><table id='questions'><tr><th>question</th>{head}</tr>{''.join(rows)}</table>"
 

@@ -4,9 +4,9 @@ trained decision says whether any of them does.
 Both are LightGBM models over cheap features of the question, each candidate sentence, its
 neighbours and the leading articles; the decline model also weighs what a trained reader
 (reader.py) finds around the best rated candidate. `Features` and `decline_row` are the one
-feature code, called by training (assistant/train.py, `make train`) and by serving alike. The artifact
-(assistant/models/) carries a card: the data, the features, the cross-validated figures, the
-thresholds and the sha256 of each model file, checked when it loads.
+feature code, called by training (assistant/train.py, train_decline.py: `make train`) and by
+serving alike. The artifact (assistant/models/) carries a card: the data, the features, the
+cross-validated figures, the thresholds and the sha256 of each model file, checked when it loads.
 """
 
 from __future__ import annotations
@@ -201,6 +201,16 @@ class Features:
         return [t for (w, t), b in zip(self.query.asked, best)
                 if not _in_vocabulary(w, t, vocabulary) and b < self.floor]
 
+    def unsaid(self) -> tuple[list[str], list[str]]:
+        """The question's names that the leading articles mention, and its names and words that
+        none of them holds (`_absent`): what a decline can say they lack."""
+        q = self.query
+        held = [n for i, n in enumerate(q.names) if any(flags[i] for flags in self.names_in.values())]
+        absent = set(self.absent)
+        lacking = [n for n in q.names if n not in held]
+        lacking += [w for w, t in q.asked if t in absent and t not in q.named]
+        return held, list(dict.fromkeys(lacking))
+
     def window(self, c: Candidate) -> tuple[int, int]:
         """Where a candidate and its neighbours lie in their article: what the reader reads."""
         prev, nxt = self.lexical.neighbour(c.chunk, -1), self.lexical.neighbour(c.chunk, 1)
@@ -308,11 +318,6 @@ class Features:
         return np.array([absent_share, len(self.absent), absent_names, absent_numbers], dtype=np.float32)
 
 
-def absent_share(question_row: np.ndarray) -> float:
-    """The IDF-weighted share of the question's terms that the leading articles lack."""
-    return float(question_row[QUESTION_FEATURES.index("absent_share")])
-
-
 def read_order(probabilities: np.ndarray) -> np.ndarray:
     """The candidates whose windows the reader reads, best rated first."""
     return np.argsort(-probabilities, kind="stable")[:READ]
@@ -330,6 +335,15 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
     best_row = rows[order[0]] if len(order) else np.full(len(SENTENCE_FEATURES), np.nan, dtype=np.float32)
     reading = float(margins[0]) if len(margins) else math.nan
     return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row, reading], dtype=np.float32)
+
+
+def read(reader: Reader, features: Features, probabilities: np.ndarray) -> list[Found]:
+    """What `reader` finds in the windows of `read_order`, in article offsets."""
+    cands = [features.cands[i] for i in read_order(probabilities)]
+    readings = reader.read(features.query.text, [features.window_text(c) for c in cands])
+    starts = [features.window(c)[0] for c in cands]
+    return [Found(c.chunk.doc_id, start + r.start, start + r.end, r.margin)
+            for c, start, r in zip(cands, starts, readings)]
 
 
 def matches(word: str, term: str, have: frozenset[str]) -> bool:
@@ -377,7 +391,6 @@ class Found:
 @dataclass(frozen=True)
 class Thresholds:
     decline: float  # decline when the decline model's probability is at least this
-    absent: float  # ...or when the leading articles lack at least this share of the question's term weight
     second: float  # cite the runner-up too when its probability is at least this share of the best's
 
 
@@ -412,22 +425,12 @@ class Scorer:
         return float(self.decline.predict(row[None, :], num_threads=1)[0])
 
     def read(self, features: Features, probabilities: np.ndarray) -> list[Found]:
-        """What the reader finds in the windows of `read_order`, in article offsets."""
-        cands = [features.cands[i] for i in read_order(probabilities)]
-        readings = self.reader.read(features.query.text, [features.window_text(c) for c in cands])
-        starts = [features.window(c)[0] for c in cands]
-        return [Found(c.chunk.doc_id, start + r.start, start + r.end, r.margin)
-                for c, start, r in zip(cands, starts, readings)]
-
-    def lacks(self, features: Features) -> bool:
-        """Whether the leading articles lack too much of what is asked to answer it at all: a
-        decline that needs no reading."""
-        return absent_share(features.question_row) >= self.thresholds.absent
+        return read(self.reader, features, probabilities)
 
     def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Found],
                  threshold: float | None = None) -> bool:
-        """Whether no candidate answers, of a question the articles do not lack (`lacks`): the
-        decline model says so (at `threshold`, or the trained one)."""
+        """Whether no candidate answers: the decline model says so (at `threshold`, or the
+        trained one)."""
         margins = np.array([f.margin for f in found], dtype=np.float32)
         probability = self.decline_probability(decline_row(probabilities, rows, features.question_row, margins))
         return probability >= (self.thresholds.decline if threshold is None else threshold)

@@ -1,7 +1,8 @@
 import pytest
 
 from assistant import Assistant
-from assistant.answer import Answer, prompt
+from assistant.answer import Answer, prompt, unsaid
+from assistant.scorer import parse
 
 
 def check_verbatim(assistant, answer: Answer):
@@ -55,6 +56,31 @@ def test_accents_and_quote_styles_do_not_hide_an_answer(settings):
 def test_abstains_when_the_sources_do_not_say(seeded, question):
     answer = seeded.ask(question)
     assert answer.abstained and answer.citations == () and answer.text == prompt("abstain")
+
+
+UNMET = "known gap (docs/method.md): the reader takes a span for the answer, or one missing word of several"
+
+
+@pytest.mark.parametrize("question", [
+    "What is the name of Bondarev's wife?",
+    "Which Russian newspaper first printed Bondarev's letter?",
+    pytest.param("In which city was Bondarev born?", marks=pytest.mark.xfail(strict=True, reason=UNMET)),
+    pytest.param("What was the weather in Geneva on the day Bondarev resigned?",
+                 marks=pytest.mark.xfail(strict=True, reason=UNMET)),
+])
+def test_abstains_where_the_articles_are_about_the_subject_but_never_state_the_fact(seeded, question):
+    answer = seeded.ask(question)
+    assert answer.abstained and answer.citations == ()
+
+
+def test_a_decline_says_what_the_articles_lack_and_no_more(seeded):
+    weather = parse("What was the weather in Geneva on the day Bondarev resigned?")
+    features = seeded.answerer.features(weather, seeded.retriever.searcher.search(weather.text))
+    assert unsaid(features) == "They mention Geneva and Bondarev, but not “weather”."
+    answer = seeded.ask("What is the name of Bondarev's wife?")
+    assert answer.text == prompt("abstain") and answer.notice == "They mention Bondarev, but not “wife”."
+    born = parse("In which city was Bondarev born?")  # the articles have "city" and "born", not together
+    assert unsaid(seeded.answerer.features(born, seeded.retriever.searcher.search(born.text))) is None
 
 
 @pytest.mark.parametrize("question", ["Which football club does Bondarev support?", "What is the capital of Cambodia?"])

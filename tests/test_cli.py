@@ -39,6 +39,13 @@ def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
     assert [d["question"] for d in lines] == ["When was the letter delivered?", "What is the capital of Cambodia?"]
     assert list(lines[0]) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
     assert lines[1]["abstained"] is True and lines[1]["citations"] == []
+    assert lines[1]["notice"] == "They mention Cambodia, but not “capital”."
+
+
+def test_a_decline_prints_what_the_articles_lack(seeded_index, capsys):
+    assert main(["ask", "--index", str(seeded_index), "What is the name of Bondarev's wife?"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == ["The articles do not say.",
+                                                       "(They mention Bondarev, but not “wife”.)"]
 
 
 def test_questions_from_stdin_are_one_conversation(seeded_index, monkeypatch, capsys):

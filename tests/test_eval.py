@@ -61,3 +61,14 @@ def test_evidence_not_in_its_source_is_a_bad_question_not_a_miss(seeded, tmp_pat
                     '[{"source": "002_41f72d074bf60d22.txt", "quote": "never written"}]}\n', encoding="utf-8")
     [result] = run(seeded, load_questions(path)).results
     assert "not verbatim" in result.problem
+
+
+def test_declines_are_counted_per_kind_when_the_set_labels_them(seeded, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "How old is Bondarev?", "answers": ["41"], "type": "answerable"}\n'
+                    '{"question": "What is the name of Bondarev\'s wife?", "answers": null, "type": "silent"}\n'
+                    '{"question": "What is the capital of Cambodia?", "answers": null, "type": "null"}\n'
+                    '{"question": "Who won the match?", "answers": null, "type": "null"}\n', encoding="utf-8")
+    report = run(seeded, load_questions(path))
+    assert report.totals()["declined_by_kind"] == {"answerable": "0/1", "null": "2/2", "silent": "1/1"}
+    assert "declined_by_kind" not in run(seeded, load_questions(QUESTIONS)).totals()

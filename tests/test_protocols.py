@@ -86,8 +86,9 @@ def test_a_decline_is_an_ordinary_reply(client):
     reply = client.chat.completions.create(model="assistant",
                                            messages=[{"role": "user", "content": "What is the capital of Cambodia?"}])
     message = reply.choices[0].message
-    assert "The articles do not say" in message.content
-    assert message.model_extra == {"citations": [], "abstained": True}
+    assert message.content.startswith("The articles do not say.")
+    assert message.model_extra["citations"] == [] and message.model_extra["abstained"] is True
+    assert "Cambodia" in message.model_extra["notice"] and message.model_extra["notice"] in message.content
 
 
 def test_langchain_chat_openai_gets_the_same_answer(url):

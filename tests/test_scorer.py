@@ -10,20 +10,25 @@ from assistant.scorer import CARD, MODELS, Scorer, parse
 
 def test_committed_models_score_known_rows_as_trained():
     scorer = Scorer()
-    known = scorer.card["known"]
-    assert known
-    for check in known:
+    sentence, decline = scorer.card["known"]["sentence"], scorer.card["known"]["decline"]
+    assert sentence and decline
+    for check in sentence:
         rows = np.array(check["sentence_rows"], dtype=np.float32)
         assert scorer.sentence_probabilities(rows) == pytest.approx(check["sentence"], abs=1e-6)
+    for check in decline:
         row = np.array(check["decline_row"], dtype=np.float32)
         assert scorer.decline_probability(row) == pytest.approx(check["decline"], abs=1e-6)
 
 
 def test_card_records_data_thresholds_and_cross_validated_figures():
     card = Scorer().card
-    assert card["data"]["questions"] == 8755
+    assert card["data"]["sentence"]["questions"] == 8755
+    assert set(card["data"]["decline"]["sets"]) == {"squad11", "news"}
     assert 0 < card["thresholds"]["decline"] < 1 and 0 < card["thresholds"]["second"] <= 1
-    assert card["cross_validation"]["evidence_hit"]["mean"] > 0.7
+    assert card["cross_validation"]["sentence"]["evidence_hit"]["mean"] > 0.7
+    declines = card["cross_validation"]["decline"]["all"]
+    assert declines["declined_answerable"]["mean"] <= 0.05
+    assert declines["declined_silent"]["mean"] > 0.5 and declines["declined_other"]["mean"] > 0.5
 
 
 def test_a_model_file_that_is_not_the_one_its_card_names_is_refused(tmp_path):

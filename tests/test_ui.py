@@ -158,6 +158,7 @@ def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat):
     chat.click("#new")
     chat.wait_for_function(f"() => !document.querySelector(\"{BOT}\")")
     assert "The articles do not say" in ask(chat, "How old is he?")
+    assert "They mention Bondarev, but not “wife”." in ask(chat, "What is the name of Bondarev's wife?")
     assert chat.outside == []
 
 
