@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -47,6 +47,13 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
+_EDGES = " \t\n.,;:!?\"'“”‘’()[]"  # trimmed off a phrase's ends
+_ARTICLE = re.compile(r"(the|a|an)\s+", re.IGNORECASE)
+EXPLAINED = ("why", "how", "yes_no")  # kinds of question answered by an explanation, not a value
+# The reader's margin under which its phrase is not shown: below it, on the windows of the decline's
+# training questions (../shared/train squad11 and news), its span matched the answer at F1 under
+# 0.4 on average (docs/method.md).
+PHRASE_MARGIN = -6.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The words that answer, inside a cited quote: what a person would underline."""
+    text: str  # == document.text[start:end], checked as citations are
+    source: str  # Document.id
+    start: int
+    end: int
+    citation: int  # the number of the citation whose span holds it
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -72,11 +89,24 @@ class Answer:
     mode: str = "extractive"
     notice: str | None = None
     unsupported: tuple[str, ...] = ()
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "mode": self.mode, "notice": self.notice, "unsupported": list(self.unsupported),
+                "short_answer": asdict(self.short_answer) if self.short_answer else None,
                 "citations": [asdict(c) for c in self.citations]}
+
+    def marked(self) -> tuple[int, int] | None:
+        """Where the short answer lies in `text` (inside its citation's quote), or None."""
+        if self.short_answer is None:
+            return None
+        c = self.citations[self.short_answer.citation - 1]
+        at = self.text.find(f"{c.quote} [{c.n}]")
+        if at < 0:
+            return None
+        start = at + self.short_answer.start - c.start
+        return start, start + self.short_answer.end - self.short_answer.start
 
 
 @lru_cache(maxsize=None)
@@ -114,7 +144,9 @@ class ExtractiveAnswerer:
         spans = [_trim(c, query.asked, span) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
-        return cite(question, parts, features.documents.get)  # fetched once, for the features
+        answer = cite(question, parts, features.documents.get)  # fetched once, for the features
+        read = found[0] if found and found[0].margin > PHRASE_MARGIN else None
+        return replace(answer, short_answer=short(answer, read, features.documents.get, query.kind))
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
         """The scorer's features of the retrieved passages and their neighbours, with term weights
@@ -203,6 +235,34 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
     if not citations:
         return abstain(question, notice)
     return Answer(question=question, text=" ".join(texts), citations=tuple(citations.values()), notice=notice)
+
+
+def short(answer: Answer, span: Found | None, document: Callable[[str], Document | None],
+          kind: str) -> ShortAnswer | None:
+    """The reader's answer span, trimmed to the phrase a person would underline, where it lies
+    inside a citation; None for a question that asks why or how, or where the reader is not sure."""
+    if span is None or kind in EXPLAINED or answer.abstained:
+        return None
+    source = document(span.doc_id)
+    if source is None:
+        return None
+    start, end = _phrase(source.text, span.start, span.end)
+    for c in answer.citations:
+        if c.source == span.doc_id and c.start <= start < end <= c.end:
+            return ShortAnswer(source.text[start:end], c.source, start, end, c.n)
+    return None
+
+
+def _phrase(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the spaces and punctuation at its ends or a leading article."""
+    while start < end and text[start] in _EDGES:
+        start += 1
+    while end > start and text[end - 1] in _EDGES:
+        end -= 1
+    article = _ARTICLE.match(text, start, end)
+    if article and article.end() < end:
+        start = article.end()
+    return start, end
 
 
 def unsaid(features: Features) -> str | None:

@@ -147,7 +147,8 @@ def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         return
-    print(answer.text)
+    phrase = f"{answer.short_answer.text} — " if answer.short_answer else ""
+    print(phrase + answer.text)
     if answer.notice:
         print(f"({answer.notice})")
     for c in answer.citations:
@@ -206,6 +207,8 @@ def _print_run(label: str | None, report, as_json: bool) -> None:
     print(f"\n{t['questions']} questions, latency p50 {t['latency_p50_ms']} ms, p95 {t['latency_p95_ms']} ms, "
           f"{t['bad_questions']} bad questions")
     print(f"answer hit {t['answer_hit']:.3f}  evidence hit {t['evidence_hit']:.3f}")
+    print(f"short answer exact match {t['short_answer_em']:.3f}  F1 {t['short_answer_f1']:.3f}  "
+          f"on {100 * t['short_answer_share']:.0f}% of answered answerable questions")
     print(f"citation validity {100 * t['citation_validity']:.1f}%  mean cited characters {t['mean_cited_chars']}")
     print(f"abstentions: {t['declined_unanswerable']} unanswerable declined, "
           f"{t['declined_answerable']} answerable wrongly declined")

@@ -4,9 +4,9 @@ front ends and SDKs made for OpenAI's API (Open WebUI, the `openai` client, Lang
 
 The last user message is the question and the user and assistant messages before it are the
 history, as in `Assistant.ask`; system messages do not change what the articles say, and are not
-read. The reply's content is the answer with its [n] markers followed by the numbered
-sources as plain text; the message also carries `citations`, the objects /api/ask returns. A
-decline is an ordinary reply. Streaming sends the checked answer as server-sent events once it is
+read. The reply's content is the answer with its [n] markers (the words that answer in Markdown
+bold) followed by the numbered sources as plain text; the message also carries `citations` and
+`short_answer`, the objects /api/ask returns. A decline is an ordinary reply. Streaming sends the checked answer as server-sent events once it is
 ready: a language model's draft is never sent unchecked. `usage` counts tokens with the embedding
 model's tokenizer (the only one the assistant runs), not the tokenizer of any OpenAI model.
 Errors have OpenAI's shape, {"error": {"message", "type", "code", "param"}} (api.py renders them).
@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from .answer import Answer
 from .errors import AnswerError
 from .pipeline import Assistant
-from .wire import NOT_BLANK, CitationOut
+from .wire import NOT_BLANK, CitationOut, ShortAnswerOut
 
 MODEL = "assistant"  # verbatim extracts
 LLM_MODEL = "assistant-llm"  # a language model's answer, checked against the passages
@@ -96,6 +96,7 @@ class ReplyMessage(BaseModel):
     citations: list[CitationOut]  # as /api/ask returns them
     abstained: bool  # the articles do not say
     notice: str | None  # why, where it can say: what the articles lack
+    short_answer: ShortAnswerOut | None  # the words that answer, marked in bold in `content`
 
 
 class Choice(BaseModel):
@@ -169,7 +170,16 @@ def with_sources(answer: Answer) -> str:
         return f"{answer.text} {answer.notice}" if answer.abstained and answer.notice else answer.text
     sources = [f"[{c.n}] {c.title} ({c.source}, characters {c.start}-{c.end}): \u201c{c.quote}\u201d"
                for c in answer.citations]
-    return answer.text + "\n\nSources:\n" + "\n".join(sources)
+    return marked(answer) + "\n\nSources:\n" + "\n".join(sources)
+
+
+def marked(answer: Answer) -> str:
+    """The answer text with its short answer in Markdown bold."""
+    at = answer.marked()
+    if at is None:
+        return answer.text
+    start, end = at
+    return f"{answer.text[:start]}**{answer.text[start:end]}**{answer.text[end:]}"
 
 
 def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict:
@@ -182,7 +192,7 @@ def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict
 def completion(answer: Answer, body: CompletionRequest, counted: dict) -> dict:
     data = answer.to_dict()
     message = {"role": "assistant", "content": with_sources(answer), "citations": data["citations"],
-               "abstained": answer.abstained, "notice": answer.notice}
+               "abstained": answer.abstained, "notice": answer.notice, "short_answer": data["short_answer"]}
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model, "choices": [{"index": 0, "message": message, "finish_reason": "stop",
                                               "logprobs": None}], "usage": counted}
@@ -200,8 +210,7 @@ def events(reply: dict, include_usage: bool) -> Iterator[str]:
 
     yield chunk({"role": "assistant", "content": ""})
     yield chunk({"content": message["content"]})
-    yield chunk({"citations": message["citations"], "abstained": message["abstained"], "notice": message["notice"]},
-                "stop")
+    yield chunk({key: message[key] for key in ("citations", "abstained", "notice", "short_answer")}, "stop")
     if include_usage:
         yield f"data: {json.dumps(head | {'choices': [], 'usage': reply['usage']})}\n\n"
     yield "data: [DONE]\n\n"

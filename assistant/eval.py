@@ -9,7 +9,10 @@ then counted per kind as well.
 from __future__ import annotations
 
 import json
+import re
+import string
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +47,8 @@ class Result:
     evidence_hit: bool
     valid: int  # citations whose quote equals the source text at their offsets
     problem: str | None = None  # why the question could not be scored
+    phrase_em: float = 0.0  # the short answer against the gold answers (SQuAD's exact match and F1)
+    phrase_f1: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -104,6 +109,15 @@ class Report:
         return [r for r in self.results if r.problem or not r.passed]
 
     @property
+    def phrase(self) -> tuple[float, float, float]:
+        """The short answer's exact match and F1 over the answerable questions (a decline or no
+        phrase counts 0), and the share of answered answerable questions that have one."""
+        scored = self._scored(True)
+        answered = [r for r in scored if not r.answer.abstained]
+        return (_mean(r.phrase_em for r in scored), _mean(r.phrase_f1 for r in scored),
+                _share(r.answer.short_answer is not None for r in answered))
+
+    @property
     def declined_by_kind(self) -> dict[str, str]:
         """Declined / asked per kind of question, for sets that label them (`type`)."""
         kinds: dict[str, list[bool]] = {}
@@ -117,9 +131,12 @@ class Report:
         wrong, answerable = self.declined_wrong
         latencies = sorted(1000 * r.seconds for r in self.results)
         by_kind = {"declined_by_kind": self.declined_by_kind} if self.declined_by_kind else {}
+        em, f1, with_phrase = self.phrase
         return {"questions": len(self.results), "answer_hit": round(self.answer_hit, 3),
                 "evidence_hit": round(self.evidence_hit, 3), "citation_validity": round(self.citation_validity, 3),
                 "mean_cited_chars": round(self.mean_cited_chars, 1),
+                "short_answer_em": round(em, 3), "short_answer_f1": round(f1, 3),
+                "short_answer_share": round(with_phrase, 3),
                 "declined_unanswerable": f"{right}/{unanswerable}", "declined_answerable": f"{wrong}/{answerable}",
                 "latency_p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
                 "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
@@ -196,7 +213,31 @@ def score(assistant: Assistant, q: Question, answer: Answer, seconds: float) -> 
     answer_hit = q.answers is not None and not answer.abstained and any(
         a.lower() in answer.text.lower() for a in q.answers)
     evidence_hit = any(c.source == s and c.start < e and b < c.end for c in answer.citations for s, b, e in spans)
-    return Result(q, answer, seconds, answer_hit, evidence_hit, valid, problem)
+    em, f1 = phrase_scores(answer.short_answer.text if answer.short_answer else None, q.answers or ())
+    return Result(q, answer, seconds, answer_hit, evidence_hit, valid, problem, em, f1)
+
+
+def phrase_scores(phrase: str | None, answers: tuple[str, ...]) -> tuple[float, float]:
+    """SQuAD's exact match and F1 of a short answer against the best of the gold answers (0 for none)."""
+    if not phrase or not answers:
+        return 0.0, 0.0
+    return max(float(_normal(phrase) == _normal(a)) for a in answers), max(_f1(phrase, a) for a in answers)
+
+
+def _normal(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def _f1(phrase: str, gold: str) -> float:
+    """SQuAD's F1: the harmonic mean of word precision and recall after `_normal`."""
+    ours, theirs = _normal(phrase).split(), _normal(gold).split()
+    common = sum((Counter(ours) & Counter(theirs)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(ours), common / len(theirs)
+    return 2 * precision * recall / (precision + recall)
 
 
 def _evidence_spans(assistant: Assistant, q: Question) -> tuple[list[tuple[str, int, int]], str | None]:
@@ -222,6 +263,11 @@ def _find_all(text: str, quote: str):
 def _percentile(ordered: list[float], p: float) -> float:
     """Nearest-rank percentile of sorted values."""
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
 
 
 def _share(flags) -> float:

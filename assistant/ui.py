@@ -135,7 +135,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 return
             messages = messages + _exchange(asked, _render(answer, turn))
             history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
-            answers = answers + [[asdict(c) for c in answer.citations]]
+            answers = answers + [[asdict(c) | {"phrase": _phrase(answer, c)} for c in answer.citations]]
             yield "", messages, history, answers, _choices(answers, turn), _plain(answer)
 
         def show(choice: str | None, answers: list) -> str:
@@ -239,9 +239,16 @@ def _escape(text: str) -> str:
 
 
 def _render(answer: Answer, turn: int) -> str:
-    """The answer as chat Markdown: its markers and a numbered citation list, as links."""
-    parts = _MARKER.split(answer.text)
-    body = "".join(_escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
+    """The answer as chat Markdown: its markers and a numbered citation list, as links; the words
+    that answer in bold, in the answer and in their citation's quote."""
+
+    def linked(text: str) -> str:
+        parts = _MARKER.split(text)
+        return "".join(_escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
+
+    at = answer.marked()
+    body = linked(answer.text) if at is None else \
+        f"{linked(answer.text[:at[0]])}**{_escape(answer.text[at[0]:at[1]])}**{linked(answer.text[at[1]:])}"
     lines = [body]
     if answer.notice:
         lines.append(f"*{_escape(answer.notice)}*")
@@ -249,8 +256,23 @@ def _render(answer: Answer, turn: int) -> str:
         removed = "\n".join(f"- ~~{_escape(s)}~~" for s in answer.unsupported)
         lines.append(f"**Removed: the model wrote this, the sources do not support it**\n{removed}")
     for c in answer.citations:
-        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**{_escape(_byline(c))}: “{_escape(c.quote)}”")
+        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**{_escape(_byline(c))}: “{_quote(answer, c)}”")
     return "\n\n".join(lines)
+
+
+def _phrase(answer: Answer, citation) -> tuple[int, int] | None:
+    """Where the short answer lies in the article, when it lies in this citation."""
+    short = answer.short_answer
+    return (short.start, short.end) if short and short.citation == citation.n else None
+
+
+def _quote(answer: Answer, citation) -> str:
+    """A citation's quote as chat Markdown, the short answer in it in bold."""
+    phrase = _phrase(answer, citation)
+    if phrase is None:
+        return _escape(citation.quote)
+    quote, (start, end) = citation.quote, (phrase[0] - citation.start, phrase[1] - citation.start)
+    return f"{_escape(quote[:start])}**{_escape(quote[start:end])}**{_escape(quote[end:])}"
 
 
 def _byline(item) -> str:
@@ -280,7 +302,7 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 
 def _article(assistant: Assistant, citation: dict) -> str:
-    """The whole article, escaped, with the cited span marked."""
+    """The whole article, escaped, with the cited span marked and the short answer in it in bold."""
     document = assistant.document(citation["source"], citation["version"])
     if document is None:
         return f"<p class='hint'>{html.escape(citation['source'])} is no longer in the index.</p>"
@@ -289,8 +311,16 @@ def _article(assistant: Assistant, citation: dict) -> str:
     return (f"<h3>{html.escape(document.title)}</h3>"
             f"<p class='meta'>{html.escape(document.id + _byline(document))}{link} · version {document.version} · "
             f"characters {start}–{end}</p>"
-            f"<div class='text'>{html.escape(text[:start])}<mark>{html.escape(text[start:end])}</mark>"
-            f"{html.escape(text[end:])}</div>")
+            f"<div class='text'>{html.escape(text[:start])}<mark>{_within(text, start, end, citation.get('phrase'))}"
+            f"</mark>{html.escape(text[end:])}</div>")
+
+
+def _within(text: str, start: int, end: int, phrase) -> str:
+    """The cited span, escaped, the short answer in it (article offsets) in bold."""
+    if not phrase:
+        return html.escape(text[start:end])
+    return (f"{html.escape(text[start:phrase[0]])}<b>{html.escape(text[phrase[0]:phrase[1]])}</b>"
+            f"{html.escape(text[phrase[1]:end])}")
 
 
 def _listing(assistant: Assistant) -> list[list]:

@@ -21,6 +21,14 @@ class CitationOut(BaseModel):
     url: str | None
 
 
+class ShortAnswerOut(BaseModel):
+    text: str  # the words that answer: document text[start:end], inside citation number `citation`
+    source: str
+    start: int
+    end: int
+    citation: int
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str
@@ -28,6 +36,7 @@ class AnswerOut(BaseModel):
     mode: str
     notice: str | None
     unsupported: list[str]
+    short_answer: ShortAnswerOut | None
     citations: list[CitationOut]
 
 

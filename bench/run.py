@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant import Assistant
 from assistant.embeddings import get_embedder
-from assistant.eval import Question, load_questions
+from assistant.eval import Question, load_questions, phrase_scores
 from assistant.sources import Document, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +60,17 @@ def bench_ours(seeds: Path, questions: list[Question], texts: dict, repeat: int,
     assistant.ingest([seeds])
     ingest_s = time.perf_counter() - started
     answerable = [q for q in questions if q.answers is not None]
-    hits, cited = 0, []
+    hits, cited, phrases = 0, [], []
     for q in answerable:
         answer = assistant.ask(q.question)
         first = answer.citations[0] if answer.citations else None
         hits += bool(first and overlaps(first.source, first.start, first.end, q, texts))
         cited.append(sum(c.end - c.start for c in answer.citations))
+        phrases.append(phrase_scores(answer.short_answer.text if answer.short_answer else None, q.answers))
     latencies = timed(lambda text: assistant.ask(text), questions, repeat)
+    em, f1 = (statistics.mean(score[i] for score in phrases) for i in (0, 1))
+    print(f"short answer over {len(answerable)} answerable questions: exact match {em:.3f}, F1 {f1:.3f} "
+          f"(MiniLM-L6 fine-tuned on all 130k SQuAD 2.0 questions, published: F1 0.756)")
     return {"evidence hit@1": hits / len(answerable), "cited chars / answer": statistics.mean(cited),
             **latencies, "ingest s": ingest_s}
 

@@ -102,7 +102,7 @@ def test_abstains_on_instructions_hidden_in_a_question(seeded, question):
 
 def test_to_dict_has_the_documented_keys_in_order(seeded):
     d = seeded.ask("When was Bondarev's resignation letter delivered?").to_dict()
-    assert list(d) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
+    assert list(d) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "short_answer", "citations"]
     assert d["mode"] == "extractive" and d["unsupported"] == []
     assert list(d["citations"][0]) == ["n", "source", "start", "end", "quote", "title", "version", "outlet", "date", "url"]
 
@@ -130,3 +130,21 @@ def test_the_neighbour_where_the_reader_finds_the_answer_is_cited_too(seeded):
     answer = seeded.ask("How hard has it been for Bondarev to stay sane?")
     assert any("it's been tough to maintain my sanity" in c.quote for c in answer.citations)
     check_verbatim(seeded, answer)
+
+
+def test_the_words_that_answer_lie_verbatim_inside_their_citation(seeded):
+    answer = seeded.ask("How old is Bondarev?")
+    short = answer.short_answer
+    assert short.text == "41"
+    assert seeded.document(short.source).text[short.start : short.end] == short.text
+    cited = answer.citations[short.citation - 1]
+    assert cited.source == short.source and cited.start <= short.start < short.end <= cited.end
+    start, end = answer.marked()
+    assert answer.text[start:end] == "41"
+    assert answer.to_dict()["short_answer"] == {"text": "41", "source": short.source, "start": short.start,
+                                                "end": short.end, "citation": short.citation}
+
+
+@pytest.mark.parametrize("question", ["Why did Boris Bondarev resign?", "What is the capital of Cambodia?"])
+def test_no_short_answer_for_an_explanation_or_a_decline(seeded, question):
+    assert seeded.ask(question).short_answer is None

@@ -37,7 +37,8 @@ def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
     assert main(["ask", "--index", str(seeded_index), "--file", str(questions), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [d["question"] for d in lines] == ["When was the letter delivered?", "What is the capital of Cambodia?"]
-    assert list(lines[0]) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "citations"]
+    assert list(lines[0]) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "short_answer",
+                              "citations"]
     assert lines[1]["abstained"] is True and lines[1]["citations"] == []
     assert lines[1]["notice"] == "They mention Cambodia, but not “capital”."
 
@@ -88,3 +89,8 @@ def test_unreadable_file_is_skipped_by_name(tmp_path, capsys):
     assert main(["ingest", str(folder), "--index", str(tmp_path / "ix")]) == 0
     captured = capsys.readouterr()
     assert "bad.txt" in captured.err and "1 added" in captured.out
+
+
+def test_the_words_that_answer_are_printed_first(seeded_index, capsys):
+    assert main(["ask", "--index", str(seeded_index), "How old is Bondarev?"]) == 0
+    assert capsys.readouterr().out.startswith("41 — Boris Bondarev, 41,")

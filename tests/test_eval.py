@@ -72,3 +72,24 @@ def test_declines_are_counted_per_kind_when_the_set_labels_them(seeded, tmp_path
     report = run(seeded, load_questions(path))
     assert report.totals()["declined_by_kind"] == {"answerable": "0/1", "null": "2/2", "silent": "1/1"}
     assert "declined_by_kind" not in run(seeded, load_questions(QUESTIONS)).totals()
+
+
+def test_the_short_answer_is_scored_as_squad_scores_it(seeded, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "How old is Bondarev?", "answers": ["41", "41 years"]}\n'
+                    '{"question": "Why did Boris Bondarev resign?", "answers": ["in protest"]}\n'
+                    '{"question": "What is the capital of Cambodia?", "answers": null}\n', encoding="utf-8")
+    report = run(seeded, load_questions(path))
+    age, why, _ = report.results
+    assert (age.phrase_em, age.phrase_f1) == (1.0, 1.0)
+    assert (why.phrase_em, why.phrase_f1) == (0.0, 0.0)  # why asks for an explanation: no phrase, counted 0
+    totals = report.totals()
+    assert (totals["short_answer_em"], totals["short_answer_f1"], totals["short_answer_share"]) == (0.5, 0.5, 0.5)
+
+
+def test_squad_normalisation_and_f1():
+    from assistant.eval import _f1, _normal
+
+    assert _normal("The  Eiffel Tower.") == "eiffel tower"
+    assert _f1("the Eiffel Tower", "Eiffel Tower in Paris") == pytest.approx(2 * 1 * 0.5 / 1.5)
+    assert _f1("Paris", "London") == 0.0

@@ -73,6 +73,15 @@ def test_answer_with_markers_and_the_cited_span_highlighted(chat):
     assert f"\"{quote}\"" in chat.input_value("#plain textarea")  # the copyable plain text
 
 
+def test_the_words_that_answer_are_marked_inside_the_quote_and_the_article(chat):
+    ask(chat, "How old is Bondarev?")
+    last = chat.locator(BOT).last
+    assert [t.strip() for t in last.locator("strong").all_inner_texts() if t.strip() == "41"] == ["41", "41"]
+    last.locator("a[href^='#cite-']").first.click()  # [1], the citation that holds it
+    chat.wait_for_function("() => document.querySelector('#article mark b')?.innerText === '41'")
+    chat.screenshot(path=str(SCREENSHOT.with_name("short-answer.png")), full_page=True)
+
+
 def test_citation_list_and_earlier_markers_show_their_own_span(chat):
     later = "When was the letter delivered?"
     ask(chat, later)
