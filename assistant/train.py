@@ -134,13 +134,13 @@ def held_out_sentences(samples: list[Sample], n: int) -> dict[str, np.ndarray]:
 
 
 def reading_rows(samples: list[Sample], sentence: dict[str, np.ndarray], questions: list[dict],
-                 document: Callable[[str], Document | None]) -> list[dict]:
+                 document: Callable[[str], Document | None], fold: dict[str, int]) -> list[dict]:
     """The reader's training rows: the windows of each question's READ_TRAINING best rated
-    candidates (held-out sentence probabilities), with the gold span each holds, and its fold."""
+    candidates (held-out sentence probabilities), with the gold span each holds, and the fold of
+    its article (train_reader.py holds one out when run on its own)."""
     spans = {q["id"]: [(x["source"], x["start"], x["end"]) for x in q["spans"]] for q in questions}
     text = lru_cache(maxsize=None)(lambda doc_id: document(doc_id).text)
     question = {q["id"]: q["question"] for q in questions}
-    fold = {a: i for i, held in enumerate(folds(samples, FOLDS)) for a in held}
     rows = []
     for s in samples:
         for i in np.argsort(-sentence[s.id], kind="stable")[:READ_TRAINING]:
@@ -198,13 +198,14 @@ def sentence_stage(data: Path, index: Path, out: Path, n: int) -> dict:
     sentence = held_out_sentences(samples, n)
     chosen = thresholds(samples, sentence)
     per_fold = [outcome([s for s in samples if s.article in held], sentence, **chosen) for held in folds(samples, n)]
-    fit_reader(reading_rows(samples, sentence, questions, assistant.document), out, Path(resolve(DEFAULT_MODEL)))
+    fold = {a: i for i, held in enumerate(folds(samples, n)) for a in held}
+    fit_reader(reading_rows(samples, sentence, questions, assistant.document, fold), out, Path(resolve(DEFAULT_MODEL)))
     model = fit_sentences(samples)
     _save_model(out / "sentence.lgb.txt", model)
     known = [{"sentence_rows": s.rows[:3].tolist(), "sentence": model.predict(s.rows[:3]).tolist()}
              for s in samples[:: len(samples) // 4]]
     reader_known = reader_checks(reading_rows(samples[:: len(samples) // 4], sentence, questions,
-                                              assistant.document), out)
+                                              assistant.document, fold), out)
     return {"thresholds": chosen, "known": known, "reader_known": reader_known,
             "data": {"folder": "../shared/train/squad", "questions": len(questions),
                      "questions_sha256": file_sha256(data / "questions.jsonl"),
