@@ -28,7 +28,7 @@ test: install
 # Rebuilds assistant/models/ from ../shared/train: the sentence model and the reader from squad/ (the reader
 # on a GPU when there is one), then the decline model from squad11/ and news/, asked of whole and silenced
 # folders; every set's articles are indexed under .train/, folds are whole articles or weeks (docs/method.md).
-# STAGE=decline refits the decline model alone over the committed others (about 25 minutes on 2 cores).
+# STAGE=decline refits the decline model alone over the committed others (about 20 minutes on 2 cores).
 train: install
 	$(BIN)/python -m assistant.train $(if $(filter decline,$(STAGE)),--decline)
 
