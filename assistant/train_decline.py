@@ -45,7 +45,6 @@ class Asked:
     row: np.ndarray  # the decline model's features
     empty: bool  # it asks nothing the articles could hold (no content word), or nothing was found
     hit: bool  # the best rated candidate holds the answer
-    chars: int  # the best rated candidate's length
 
     @property
     def answerable(self) -> bool:
@@ -75,7 +74,7 @@ def ask_all(folder: Folder, work: Path, sentence, reader) -> list[Asked]:
         hit = chunk is not None and any(chunk.doc_id == d and chunk.start < end and start < chunk.end
                                         for d, start, end in e.spans)
         empty = not features.query.asked or not len(rows)
-        out.append(Asked(e, f"{folder.source}/{e.group}", row, empty, hit, chunk.end - chunk.start if chunk else 0))
+        out.append(Asked(e, f"{folder.source}/{e.group}", row, empty, hit))
     return out
 
 

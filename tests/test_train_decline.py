@@ -7,7 +7,7 @@ from assistant.train_decline import MAX_WRONG_DECLINES, Asked, outcome, threshol
 
 def asked(kind: str, n: int, empty: bool = False) -> Asked:
     return Asked(Example(f"{kind}{n}", "?", kind, f"g{n % 5}", ()), f"set/g{n % 5}",
-                 np.zeros(len(DECLINE_FEATURES), dtype=np.float32), empty, kind == "answerable", 100)
+                 np.zeros(len(DECLINE_FEATURES), dtype=np.float32), empty, kind == "answerable")
 
 
 def test_the_threshold_declines_at_most_the_allowed_share_of_answerable_questions():
