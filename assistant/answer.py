@@ -97,16 +97,18 @@ class Answer:
                 "short_answer": asdict(self.short_answer) if self.short_answer else None,
                 "citations": [asdict(c) for c in self.citations]}
 
-    def marked(self) -> tuple[int, int] | None:
-        """Where the short answer lies in `text` (inside its citation's quote), or None."""
-        if self.short_answer is None:
-            return None
-        c = self.citations[self.short_answer.citation - 1]
-        at = self.text.find(f"{c.quote} [{c.n}]")
+    def around(self, citation: Citation | None = None) -> tuple[str, str, str]:
+        """The answer text (or `citation`'s quote) split around the short answer: before, the
+        words that answer, after; the words are "" where it does not lie there."""
+        short, whole = self.short_answer, self.text if citation is None else citation.quote
+        if short is None or citation is not None and short.citation != citation.n:
+            return whole, "", ""
+        holder = self.citations[short.citation - 1]
+        at = 0 if citation is not None else self.text.find(f"{holder.quote} [{holder.n}]")
         if at < 0:
-            return None
-        start = at + self.short_answer.start - c.start
-        return start, start + self.short_answer.end - self.short_answer.start
+            return whole, "", ""
+        start, end = at + short.start - holder.start, at + short.end - holder.start
+        return whole[:start], whole[start:end], whole[end:]
 
 
 @lru_cache(maxsize=None)
@@ -145,8 +147,8 @@ class ExtractiveAnswerer:
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
         answer = cite(question, parts, features.documents.get)  # fetched once, for the features
-        read = found[0] if found and found[0].margin > PHRASE_MARGIN else None
-        return replace(answer, short_answer=short(answer, read, features.documents.get, query.kind))
+        reading = found[0] if found and found[0].margin > PHRASE_MARGIN else None
+        return replace(answer, short_answer=short(answer, reading, features.documents.get, query.kind))
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
         """The scorer's features of the retrieved passages and their neighbours, with term weights

@@ -175,11 +175,8 @@ def with_sources(answer: Answer) -> str:
 
 def marked(answer: Answer) -> str:
     """The answer text with its short answer in Markdown bold."""
-    at = answer.marked()
-    if at is None:
-        return answer.text
-    start, end = at
-    return f"{answer.text[:start]}**{answer.text[start:end]}**{answer.text[end:]}"
+    before, words, after = answer.around()
+    return f"{before}**{words}**{after}" if words else answer.text
 
 
 def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict:

@@ -77,11 +77,11 @@ class Report:
 
     @property
     def answer_hit(self) -> float:
-        return _share(r.answer_hit for r in self._scored(True))
+        return _mean(r.answer_hit for r in self._scored(True))
 
     @property
     def evidence_hit(self) -> float:
-        return _share(r.evidence_hit for r in self._scored(True))
+        return _mean(r.evidence_hit for r in self._scored(True))
 
     @property
     def citation_validity(self) -> float:
@@ -115,7 +115,7 @@ class Report:
         scored = self._scored(True)
         answered = [r for r in scored if not r.answer.abstained]
         return (_mean(r.phrase_em for r in scored), _mean(r.phrase_f1 for r in scored),
-                _share(r.answer.short_answer is not None for r in answered))
+                _mean(r.answer.short_answer is not None for r in answered))
 
     @property
     def declined_by_kind(self) -> dict[str, str]:
@@ -266,10 +266,6 @@ def _percentile(ordered: list[float], p: float) -> float:
 
 
 def _mean(values) -> float:
+    """The mean of numbers, or of flags (their share that is true); 0 for none."""
     values = list(values)
     return sum(values) / len(values) if values else 0.0
-
-
-def _share(flags) -> float:
-    flags = list(flags)
-    return sum(flags) / len(flags) if flags else 0.0

@@ -124,14 +124,15 @@ def _questions(runs: Sequence[tuple[str, Report]], document) -> str:
 def _result(result: Result, document) -> str:
     verdict = "<span class='pass'>pass</span>" if result.passed else f"<span class='fail'>fail</span>: {_e(result.why)}"
     short = result.answer.short_answer
-    contexts = "".join(_context(c, document(c.source, c.version), short if short and short.citation == c.n else None)
+    contexts = "".join(_context(c, document(c.source, c.version), result.answer.around(c))
                        for c in result.answer.citations)
     phrase = f"<div>short answer: <b>{_e(short.text)}</b></div>" if short else ""
     return f"{verdict}{phrase}<div>{_e(result.answer.text)}</div>{contexts}"
 
 
-def _context(citation, source: Document | None, short=None) -> str:
-    """The quote marked within its sentence and a little around it, the short answer in it in bold."""
+def _context(citation, source: Document | None, around: tuple[str, str, str]) -> str:
+    """The quote marked within its sentence and a little around it, the short answer in it in
+    bold (`around`: the quote split around it, Answer.around)."""
     if source is None:
         return f"<div class='context'>[{citation.n}] {_e(citation.source)} is not in the index</div>"
     text = source.text
@@ -139,10 +140,7 @@ def _context(citation, source: Document | None, short=None) -> str:
     after = text[citation.end:citation.end + CONTEXT_CHARS]
     before = re.split(r"(?<=[.!?])\s+|\n", before)[-1]
     after = re.split(r"(?<=[.!?])\s|\n", after)[0]
-    quote = _e(citation.quote)
-    if short is not None:
-        start, end = short.start - citation.start, short.end - citation.start
-        quote = f"{_e(citation.quote[:start])}<b>{_e(citation.quote[start:end])}</b>{_e(citation.quote[end:])}"
+    quote = f"{_e(around[0])}<b>{_e(around[1])}</b>{_e(around[2])}" if around[1] else _e(citation.quote)
     return (f"<div class='context'>[{citation.n}] {_e(citation.source)} {citation.start}-{citation.end}: "
             f"…{_e(before)}<mark>{quote}</mark>{_e(after)}…</div>")
 

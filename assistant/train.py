@@ -45,7 +45,7 @@ from .scorer import (
     parse,
 )
 from .sources import Document
-from .train_data import TRAIN, folders
+from .train_data import TRAIN, folders, group_folds
 
 SENTENCE_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
                    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
@@ -116,10 +116,7 @@ def fit_sentences(samples: list[Sample]):
 
 def folds(samples: list[Sample], n: int) -> list[set[str]]:
     """Whole articles per fold, balanced by question count."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [s.article for s in samples]
-    return [{groups[i] for i in held} for _, held in GroupKFold(n_splits=n).split(samples, groups=groups)]
+    return group_folds([s.article for s in samples], n)
 
 
 def held_out_sentences(samples: list[Sample], n: int) -> dict[str, np.ndarray]:
@@ -210,7 +207,7 @@ def sentence_stage(data: Path, index: Path, out: Path, n: int) -> dict:
             "data": {"folder": "../shared/train/squad", "questions": len(questions),
                      "questions_sha256": file_sha256(data / "questions.jsonl"),
                      "labels": "a candidate sentence answers when it overlaps a gold answer span"},
-            "cross_validation": _summary(per_fold)}
+            "cross_validation": train_decline.summary(per_fold)}
 
 
 def decline_stage(stage1: dict, train: Path, work: Path, out: Path, n: int) -> dict:
@@ -268,12 +265,6 @@ def reader_checks(rows: list[dict], folder: Path) -> list[dict]:
 def _save_model(path: Path, model) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(model.model_to_string(), encoding="utf-8")
-
-
-def _summary(per_fold: list[dict]) -> dict:
-    return {key: {"mean": round(float(np.mean([f[key] for f in per_fold])), 3),
-                  "spread": [round(float(min(f[key] for f in per_fold)), 3),
-                             round(float(max(f[key] for f in per_fold)), 3)]} for key in per_fold[0]}
 
 
 def save(folder: Path, stage1: dict, stage2: dict) -> None:

@@ -197,6 +197,13 @@ def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_ar
     return [*out, as_asked("news", "news", news_docs, news_questions)]
 
 
+def group_folds(groups: list[str], n: int) -> list[set[str]]:
+    """`n` folds of whole groups (articles, weeks), balanced by how many items each has."""
+    from sklearn.model_selection import GroupKFold
+
+    return [{groups[i] for i in held} for _, held in GroupKFold(n_splits=n).split(groups, groups=groups)]
+
+
 def _weeks(questions: list[Question]) -> dict[str, list[Question]]:
     weeks: dict[str, list[Question]] = {}
     for q in questions:

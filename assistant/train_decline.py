@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .pipeline import Assistant
 from .scorer import DECLINE_FEATURES, decline_row, parse, read
-from .train_data import KINDS, Example, Folder
+from .train_data import KINDS, Example, Folder, group_folds
 
 # The direction of the evidence is known: the more of the question the articles lack, the likelier
 # they are silent; the surer the sentence model and the reader, the less. The fit may not learn
@@ -88,10 +88,7 @@ def fit(asked: list[Asked]):
 
 def folds(asked: list[Asked], n: int = FOLDS) -> list[set[str]]:
     """Whole groups (articles, weeks) per fold, balanced by question count."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [a.group for a in asked]
-    return [{groups[i] for i in held} for _, held in GroupKFold(n_splits=n).split(asked, groups=groups)]
+    return group_folds([a.group for a in asked], n)
 
 
 def held_out(asked: list[Asked], n: int = FOLDS) -> np.ndarray:
@@ -129,17 +126,22 @@ def outcome(asked: list[Asked], probabilities: np.ndarray, decline: float) -> di
 
 def cross_validated(asked: list[Asked], probabilities: np.ndarray, decline: float, n: int = FOLDS) -> dict:
     """`outcome` per held-out fold: mean and spread of each figure, per source of questions."""
-    out = {}
+    out, split = {}, folds(asked, n)
     for source in sorted({a.group.split("/")[0] for a in asked}) + ["all"]:
         mine = [i for i, a in enumerate(asked) if source == "all" or a.group.startswith(source + "/")]
         per_fold = []
-        for held in folds(asked, n):
+        for held in split:
             at = [i for i in mine if asked[i].group in held]
             if at:
                 per_fold.append(outcome([asked[i] for i in at], probabilities[at], decline))
-        out[source] = {key: {"mean": round(float(np.mean([f[key] for f in per_fold if key in f])), 3),
-                             "spread": [round(float(min(f[key] for f in per_fold if key in f)), 3),
-                                        round(float(max(f[key] for f in per_fold if key in f)), 3)]}
-                       for key in per_fold[0]}
+        out[source] = summary(per_fold)
         out[source]["questions"] = {kind: sum(asked[i].example.kind == kind for i in mine) for kind in KINDS}
     return out
+
+
+def summary(per_fold: list[dict[str, float]]) -> dict:
+    """Each figure's mean and spread over the folds that have it."""
+    keys = dict.fromkeys(key for f in per_fold for key in f)
+    return {key: {"mean": round(float(np.mean([f[key] for f in per_fold if key in f])), 3),
+                  "spread": [round(float(min(f[key] for f in per_fold if key in f)), 3),
+                             round(float(max(f[key] for f in per_fold if key in f)), 3)]} for key in keys}

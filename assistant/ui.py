@@ -246,10 +246,8 @@ def _render(answer: Answer, turn: int) -> str:
         parts = _MARKER.split(text)
         return "".join(_escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
 
-    at = answer.marked()
-    body = linked(answer.text) if at is None else \
-        f"{linked(answer.text[:at[0]])}**{_escape(answer.text[at[0]:at[1]])}**{linked(answer.text[at[1]:])}"
-    lines = [body]
+    before, words, after = answer.around()
+    lines = [f"{linked(before)}**{_escape(words)}**{linked(after)}" if words else linked(answer.text)]
     if answer.notice:
         lines.append(f"*{_escape(answer.notice)}*")
     if answer.unsupported:
@@ -268,11 +266,8 @@ def _phrase(answer: Answer, citation) -> tuple[int, int] | None:
 
 def _quote(answer: Answer, citation) -> str:
     """A citation's quote as chat Markdown, the short answer in it in bold."""
-    phrase = _phrase(answer, citation)
-    if phrase is None:
-        return _escape(citation.quote)
-    quote, (start, end) = citation.quote, (phrase[0] - citation.start, phrase[1] - citation.start)
-    return f"{_escape(quote[:start])}**{_escape(quote[start:end])}**{_escape(quote[end:])}"
+    before, words, after = answer.around(citation)
+    return f"{_escape(before)}**{_escape(words)}**{_escape(after)}" if words else _escape(citation.quote)
 
 
 def _byline(item) -> str:

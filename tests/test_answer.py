@@ -139,8 +139,8 @@ def test_the_words_that_answer_lie_verbatim_inside_their_citation(seeded):
     assert seeded.document(short.source).text[short.start : short.end] == short.text
     cited = answer.citations[short.citation - 1]
     assert cited.source == short.source and cited.start <= short.start < short.end <= cited.end
-    start, end = answer.marked()
-    assert answer.text[start:end] == "41"
+    before, words, after = answer.around()
+    assert words == "41" and before + words + after == answer.text
     assert answer.to_dict()["short_answer"] == {"text": "41", "source": short.source, "start": short.start,
                                                 "end": short.end, "citation": short.citation}
 
