@@ -22,7 +22,7 @@ import numpy as np
 from .chunking import Chunk
 from .config import Settings
 from .embeddings import Embedder
-from .lexical import Lexical
+from .lexical import LexicalIndex
 from .retrieve import Passage
 from .scorer import (
     Candidate,
@@ -121,7 +121,7 @@ def abstain(question: str, notice: str | None = None) -> Answer:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, lexical: Lexical, embedder: Embedder, document: Callable[[str], Document | None],
+    def __init__(self, lexical: LexicalIndex, embedder: Embedder, document: Callable[[str], Document | None],
                  settings: Settings):
         self.lexical, self.embedder, self.document, self.settings = lexical, embedder, document, settings
 

@@ -11,6 +11,7 @@ from .errors import ConfigError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_BACKENDS = ("torch", "openvino", "onnx", "onnx-int8")  # PyTorch; OpenVINO; ONNX Runtime fp32, int8
 CPU_BACKEND = "openvino"  # the fastest measured on the CPU with PyTorch's vectors (docs/scaling.md)
+SECONDS = ("llm_timeout", "sync_seconds")  # the float settings that are not shares
 MODEL_CACHE = Path.home() / ".cache" / "assistant"  # models exported from the packaged weights
 
 
@@ -38,6 +39,7 @@ class Settings:
     api_token: str | None = None  # when set, /api requests need "Authorization: Bearer <token>"
     cors_origins: str | None = None  # comma-separated origins allowed to call /api from a browser
     batch_size: int = 64
+    sync_seconds: float = 1.0  # with chroma_url: how often an answer first applies other processes' writes
 
     @property
     def backend(self) -> str:
@@ -95,7 +97,7 @@ def _parse(name: str, raw: str):
         if kind == "float | None" and not raw:
             return None
         if kind in ("float", "float | None"):  # seconds, or a share of something
-            return _within(name, raw, float(raw), low=0, high=None if name == "llm_timeout" else 1)
+            return _within(name, raw, float(raw), low=0, high=None if name in SECONDS else 1)
     except ValueError as exc:
         raise ConfigError(f"ASSISTANT_{name.upper()}={raw!r}: expected {kind}") from exc
     return raw or None if kind == "str | None" else raw

@@ -1,8 +1,10 @@
 """Index: the Chroma store of documents and their embedded passages (the sole chromadb importer).
 
-Three collections: `passages` (one record per Chunk, with its embedding), `documents` (the full
-text of every article, so any citation can be checked and shown without the original files) and
-`versions` (the earlier texts of corrected articles, so an old citation can still be checked).
+Four collections: `passages` (one record per Chunk, with its embedding), `documents` (the full
+text of every article, so any citation can be checked and shown without the original files),
+`versions` (the earlier texts of corrected articles, so an old citation can still be checked) and
+`removed` (when each removed article went), from which every process keeps its lexical index in
+step (`changed_since`, `removed_since`).
 
 Crash safety: a document record is written first marked incomplete, then its passages, then it is
 marked complete; only complete records count as ingested. An ingest killed at any moment leaves
@@ -12,7 +14,6 @@ Writers take a lock file in the index folder: one writing process at a time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from .sources import Document
 PASSAGES = "passages"
 DOCUMENTS = "documents"
 VERSIONS = "versions"
+REMOVED = "removed"
 LOCK_FILE = "write.lock"
 OPTIONAL = ("outlet", "date", "url", "encoding")  # Document fields stored only when set
 # Chroma's default ef_search (10) loses recall on large collections; measured in bench/.
@@ -62,6 +64,7 @@ class Index:
         )
         self._documents = self._client.get_or_create_collection(DOCUMENTS, embedding_function=None)
         self._versions = self._client.get_or_create_collection(VERSIONS, embedding_function=None)
+        self._removed = self._client.get_or_create_collection(REMOVED, embedding_function=None)
         self._check_vectors(settings)
         # A Chroma server orders its writers itself; an embedded index is one process's at a time.
         self._lock = None if settings.chroma_url else FileLock(settings.index / LOCK_FILE, thread_local=False)
@@ -82,6 +85,11 @@ class Index:
                 f"embeds with {settings.embedding_model} on {settings.backend}, whose vectors differ. Use "
                 f"ASSISTANT_EMBEDDING_BACKEND={backend} (--embedding-backend {backend}), or rebuild the index "
                 f"with this backend: remove {self.location} and run `assistant ingest` again")
+
+    @property
+    def identity(self) -> str:
+        """Tells this store from another at the same place (one removed and made again)."""
+        return str(self._documents.id)
 
     @property
     def embedding(self) -> dict[str, str]:
@@ -133,7 +141,9 @@ class Index:
                 documents=[c.text for c in part],
                 metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part],
             )
-        self._documents.update(ids=ids, metadatas=[{**m, "complete": True} for m in metas])
+        # stamped again when complete: what other processes catch up on (changed_since)
+        done = time.time()
+        self._documents.update(ids=ids, metadatas=[{**m, "complete": True, "ingested": done} for m in metas])
 
     def _keep_versions(self, documents: Sequence[Document]) -> None:
         """Copy the stored complete text of each changed document to the versions."""
@@ -151,6 +161,7 @@ class Index:
         self.lock()
         self._passages.delete(where={"doc_id": doc_id})
         self._documents.delete(ids=[doc_id])
+        self._mark_removed(doc_id)
 
     def remove(self, doc_id: str) -> bool:
         """Delete a document, its passages and its earlier versions; False when there was none."""
@@ -159,7 +170,34 @@ class Index:
         self._passages.delete(where={"doc_id": doc_id})
         self._versions.delete(where={"doc_id": doc_id})
         self._documents.delete(ids=[doc_id])
+        self._mark_removed(doc_id)
         return existed
+
+    def _mark_removed(self, doc_id: str) -> None:
+        self._removed.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[{"at": time.time()}])
+
+    def changed_since(self, since: float | None) -> list[tuple[str, str]]:
+        """(id, version) of the complete documents stored after `since` (all of them: None)."""
+        if since is None:
+            found = _everything(self._documents, ["metadatas"])
+        else:
+            found = self._documents.get(where={"ingested": {"$gt": since}}, include=["metadatas"])
+        return [(i, m["version"]) for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)]
+
+    def removed_since(self, since: float | None) -> list[str]:
+        """The documents removed after `since` (or ever: None), some of which may be back since."""
+        if since is None:
+            return _everything(self._removed, [])["ids"]
+        return self._removed.get(where={"at": {"$gt": since}}, include=[])["ids"]
+
+    def passages(self, doc_ids: Sequence[str]) -> dict[str, list[Chunk]]:
+        """The passages of each of `doc_ids`, in order."""
+        found = self._passages.get(where={"doc_id": {"$in": list(doc_ids)}}, include=["documents", "metadatas"]) \
+            if doc_ids else {"documents": [], "metadatas": []}
+        kept: dict[str, list[Chunk]] = {}
+        for text, meta in zip(found["documents"], found["metadatas"]):
+            kept.setdefault(meta["doc_id"], []).append(_chunk(text, meta))
+        return {doc_id: sorted(chunks, key=lambda c: c.start) for doc_id, chunks in kept.items()}
 
     def document(self, doc_id: str, version: str | None = None) -> Document | None:
         """The stored text of `doc_id`: the current one, or the earlier `version` of it."""
@@ -186,20 +224,6 @@ class Index:
         """The earlier versions kept of `doc_id`, oldest first."""
         found = self._versions.get(where={"doc_id": doc_id}, include=["metadatas"])
         return [m["version"] for m in sorted(found["metadatas"], key=lambda m: m["ingested"])]
-
-    def fingerprint(self) -> str:
-        """Changes whenever a document is added, changed or removed."""
-        versions = sorted(f"{d.id}\0{d.version}" for d in self.documents())
-        return hashlib.sha256("\n".join(versions).encode()).hexdigest()[:16]
-
-    def chunks(self) -> list[Chunk]:
-        """Every passage of a complete document, in a stable order."""
-        found = _everything(self._documents, ["metadatas"])
-        complete = {i for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)}
-        found = _everything(self._passages, ["documents", "metadatas"])
-        chunks = [_chunk(text, meta) for text, meta in zip(found["documents"], found["metadatas"])
-                  if meta["doc_id"] in complete]
-        return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
     def nearest(self, embedding: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         """The n passages closest to `embedding`, with their cosine similarity."""

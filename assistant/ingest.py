@@ -1,11 +1,11 @@
-"""Ingest: Documents are split, embedded in batches and stored; unchanged ones are left alone."""
+"""Ingest: Documents are split, embedded in batches and stored, in the index and then in the
+lexical index, a batch at a time; unchanged ones are left alone."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -13,9 +13,8 @@ from .chunking import Chunk, split
 from .config import Settings
 from .embeddings import Embedder
 from .index import Index
-from .lexical import Lexical
+from .lexical import LexicalIndex
 from .sources import Document, Skipped
-from .terms import VERSION as TERMS_VERSION
 
 EMBED_GROUP = 512  # passages embedded together: large batches keep the encoder busy
 
@@ -42,7 +41,7 @@ class IngestReport:
                 f"{len(self.skipped)} skipped; {self.passages} passages in {self.seconds:.1f} s{rate}{recovered}")
 
 
-def ingest(items: Iterable[Document | Skipped], index: Index, embedder: Embedder,
+def ingest(items: Iterable[Document | Skipped], index: Index, lexical: LexicalIndex, embedder: Embedder,
            settings: Settings, progress: bool = True, report: IngestReport | None = None) -> IngestReport:
     """Store every new or changed Document of `items`; record the rest in the report. First,
     what an interrupted ingest left incomplete is removed (and stored again if it is in `items`)."""
@@ -50,6 +49,7 @@ def ingest(items: Iterable[Document | Skipped], index: Index, embedder: Embedder
     started = time.perf_counter()
     for doc_id in index.incomplete():
         index.discard(doc_id)
+        lexical.remove([doc_id])
         report.recovered.append(doc_id)
     pending: list[tuple[Document, list[Chunk]]] = []
     seen: dict[str, str] = {}
@@ -71,17 +71,17 @@ def ingest(items: Iterable[Document | Skipped], index: Index, embedder: Embedder
         (report.updated if known else report.added).append(item.id)
         pending.append((item, split(item)))
         if sum(len(chunks) for _, chunks in pending) >= EMBED_GROUP:
-            report.passages += _store(pending, index, embedder, settings)
+            report.passages += _store(pending, index, lexical, embedder, settings)
             bar.set_postfix(passages_per_s=f"{report.passages / (time.perf_counter() - started):.0f}")
             pending = []
-    report.passages += _store(pending, index, embedder, settings)
+    report.passages += _store(pending, index, lexical, embedder, settings)
     bar.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _store(pending: list[tuple[Document, list[Chunk]]], index: Index, embedder: Embedder,
-           settings: Settings) -> int:
+def _store(pending: list[tuple[Document, list[Chunk]]], index: Index, lexical: LexicalIndex,
+           embedder: Embedder, settings: Settings) -> int:
     texts = [embedding_text(doc, c) for doc, chunks in pending for c in chunks]
     if not texts:
         return 0
@@ -91,6 +91,7 @@ def _store(pending: list[tuple[Document, list[Chunk]]], index: Index, embedder: 
         stored.append((doc, chunks, vectors[at : at + len(chunks)]))
         at += len(chunks)
     index.put(stored)
+    lexical.put([(doc.id, doc.version, chunks) for doc, chunks in pending])
     return at
 
 
@@ -98,13 +99,3 @@ def embedding_text(document: Document, chunk: Chunk) -> str:
     """What the encoder sees for a passage; offsets always refer to chunk.text alone."""
     # The title gives a sentence its subject ("He railed against..." is about the article's person).
     return f"{document.title}: {chunk.text}"
-
-
-def lexical_for(index: Index, folder: Path) -> Lexical:
-    """The BM25 ranking of `index`, loaded from `folder` or rebuilt there when stale."""
-    fingerprint = f"{index.fingerprint()} terms-{TERMS_VERSION}"
-    lexical = Lexical.load(folder, fingerprint)
-    if lexical is None:
-        lexical = Lexical.build(index.chunks())
-        lexical.save(folder, fingerprint)
-    return lexical

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
@@ -26,8 +27,8 @@ from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import AnswerError, LimitError
 from .index import DocumentInfo, Index
-from .ingest import IngestReport, ingest, lexical_for
-from .lexical import Lexical
+from .ingest import IngestReport, ingest
+from .lexical import LexicalIndex
 from .retrieve import PassageRetriever, Searcher, from_lc_document
 from .scorer import get_scorer
 from .sources import Document, document_from_bytes, document_from_text, load
@@ -37,8 +38,9 @@ MAX_K = 100
 
 
 class Assistant:
-    """Safe to share between threads: answers read a consistent set of index parts while
-    writes (ingest, remove) take turns and swap in the rebuilt parts when done."""
+    """Safe to share between threads: writes (ingest, remove) take turns, and answers read the
+    index and the lexical index as each write batch left them. With a Chroma server, what other
+    processes write there is applied to the lexical index before an answer (Settings.sync_seconds)."""
 
     def __init__(self, index: str | Path | None = None, settings: Settings | None = None,
                  chat_model: BaseChatModel | None = None):
@@ -50,6 +52,7 @@ class Assistant:
         if chat_model is None and self.settings.llm:
             chat_model = llm.chat_model(self.settings)
         self.chat_model = chat_model
+        self._synced = 0.0  # when the lexical index last caught up with the store (time.monotonic)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -61,8 +64,12 @@ class Assistant:
         return Index(self.settings)
 
     @cached_property
-    def lexical(self) -> Lexical:
-        return lexical_for(self.index, self.settings.cache / LEXICAL_DIR)
+    def lexical(self) -> LexicalIndex:
+        """The lexical index of every passage, in step with the store (filled from it when missing)."""
+        lexical = LexicalIndex(self.settings.cache / LEXICAL_DIR, self.index.identity)
+        lexical.catch_up(self.index, progress=True)
+        self._synced = time.monotonic()
+        return lexical
 
     @cached_property
     def retriever(self) -> PassageRetriever:
@@ -123,24 +130,21 @@ class Assistant:
         """Remove an article and its passages; False when the index has no such article."""
         with self._writing:
             removed = self.index.remove(doc_id)
-            if removed:
-                self._refresh()
+            self.lexical.remove([doc_id])
             return removed
 
     def _ingest(self, items: Iterable, progress: bool) -> IngestReport:
         with self._writing:
             if "index" not in self.__dict__:
                 self.index = Index(self.settings, create=True)
-            report = ingest(items, self.index, self.embedder, self.settings, progress=progress)
-            if report.changed or not (self.settings.cache / LEXICAL_DIR).exists():
-                self._refresh()
-            return report
+            return ingest(items, self.index, self.lexical, self.embedder, self.settings, progress=progress)
 
-    def _refresh(self) -> None:
-        """Rebuild the lexical index now (not on the first question), then swap it in."""
-        self.lexical = lexical_for(self.index, self.settings.cache / LEXICAL_DIR)
-        for name in ("retriever", "answerer", "chain"):
-            self.__dict__.pop(name, None)
+    def _keep_up(self) -> None:
+        """Apply what other processes wrote to the Chroma server since the last look (an embedded
+        index has no other writers)."""
+        if self.settings.chroma_url and time.monotonic() - self._synced >= self.settings.sync_seconds:
+            self._synced = time.monotonic()
+            self.lexical.catch_up(self.index)
 
     def ask(self, question: str, history: Sequence[Turn | dict] | None = None, k: int | None = None,
             extractive: bool = False) -> Answer:
@@ -152,6 +156,7 @@ class Assistant:
         if k is not None and not 1 <= k <= MAX_K:
             raise AnswerError(f"k={k}: expected 1 to {MAX_K} passages")
         query = standalone(question, turns(history))
+        self._keep_up()
         config = {"configurable": {"k": k}} if k else None
         if extractive and isinstance(self.answerer, llm.LLMAnswerer):
             passages = self.retriever.searcher.search(query, k)
@@ -163,6 +168,7 @@ class Assistant:
         strings), before the checked Answer, which always comes last."""
         question = _check(question, self.settings.max_question_chars)
         query = standalone(question, turns(history))
+        self._keep_up()
         if self.chat_model is None:
             yield replace(self.chain.invoke(query), question=question)
             return

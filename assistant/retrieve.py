@@ -23,7 +23,7 @@ from .chunking import Chunk
 from .config import Settings
 from .embeddings import Embedder
 from .index import Index
-from .lexical import Lexical
+from .lexical import LexicalIndex, Ranking
 from .terms import fold, holds, names
 
 FOLDED_KEPT = 256  # articles whose folded text is kept
@@ -40,10 +40,10 @@ class Passage:
 class Searcher:
     """Ranks the passages of an index for a query."""
 
-    def __init__(self, index: Index, lexical: Lexical, embedder: Embedder, settings: Settings):
+    def __init__(self, index: Index, lexical: LexicalIndex, embedder: Embedder, settings: Settings):
         self.index, self.lexical, self.embedder, self.settings = index, lexical, embedder, settings
         # an article's folded text, for the names it holds: folding a long article costs ~10 ms
-        self._folded = lru_cache(maxsize=FOLDED_KEPT)(self._fold)
+        self._folded = lru_cache(maxsize=FOLDED_KEPT)(self._fold)  # by article and lexical generation
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The k best passages of the articles that lead the whole-index ranking, re-ranked
@@ -61,28 +61,25 @@ class Searcher:
         story)."""
         if not asked:
             return articles
-        held = {doc_id: sum(holds(self._folded(doc_id), n) for n in asked) for doc_id in articles}
+        held = {doc_id: sum(holds(self._folded(doc_id, self.lexical.generation), n) for n in asked)
+                for doc_id in articles}
         return sorted(articles, key=lambda doc_id: -held[doc_id])
 
-    def _fold(self, doc_id: str) -> str:
+    def _fold(self, doc_id: str, generation: int) -> str:
         return fold(" ".join(c.text for c in self.lexical.passages_of(doc_id)))
 
     def _candidates(self, query: str, query_vector: np.ndarray) -> list[tuple[Chunk, float, float]]:
         """The union of both rankings' top candidates over the whole index, scored on both."""
         n = self.settings.candidates
-        bm25 = self.lexical.scores(query)
         similarity = {c.id: (c, sim) for c, sim in self.index.nearest(query_vector, n)}
-        top = np.argpartition(-bm25, n)[:n] if len(bm25) > n else range(len(bm25))  # no full sort
-        lexical_only = [self.lexical.chunks[row] for row in top
-                        if bm25[row] > 0 and self.lexical.chunks[row].id not in similarity]
+        top = self.lexical.top(query, n)
+        bm25 = {c.id: score for c, score in top}
+        bm25 |= self.lexical.scores(query, [c for c, _ in similarity.values() if c.id not in bm25])
+        lexical_only = [c for c, _ in top if c.id not in similarity]
         similarity.update(self._similarity(query_vector, lexical_only))
-        candidates = []
-        for chunk, sim in similarity.values():
-            row = self.lexical.row_of(chunk.id)
-            candidates.append((chunk, sim, 0.0 if row is None else float(bm25[row])))
-        return candidates
+        return [(chunk, sim, bm25.get(chunk.id, 0.0)) for chunk, sim in similarity.values()]
 
-    def _rescore(self, query: str, query_vector: np.ndarray, within: Lexical) -> list[Passage]:
+    def _rescore(self, query: str, query_vector: np.ndarray, within: Ranking) -> list[Passage]:
         """Hybrid scores with term weights of these articles alone. Across an archive a name is
         rare and outweighs every other word of the question; among the articles about that name
         it is common, and the words that tell its sentences apart decide, as they should."""

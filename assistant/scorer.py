@@ -27,7 +27,7 @@ from .chunking import Chunk
 from .config import DEFAULT_MODEL, MODEL_CACHE
 from .embeddings import resolve
 from .errors import ConfigError
-from .lexical import Lexical
+from .lexical import LexicalIndex, Ranking
 from .reader import Reader
 from .retrieve import FOLDED_KEPT, Passage
 from .sources import Document
@@ -146,7 +146,7 @@ class Candidate:
     rank: int  # of the retrieved passage it is, or is next to
 
 
-def candidates(passages: Sequence[Passage], lexical: Lexical) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], lexical: LexicalIndex) -> list[Candidate]:
     """The retrieved passages and their neighbours on each side, each once."""
     found: dict[str, Candidate] = {}
     for rank, p in enumerate(passages):
@@ -162,7 +162,7 @@ def candidates(passages: Sequence[Passage], lexical: Lexical) -> list[Candidate]
 class Features:
     """The feature rows of one question's candidates, with what they share computed once."""
 
-    def __init__(self, query: Query, cands: Sequence[Candidate], lexical: Lexical, articles: Lexical,
+    def __init__(self, query: Query, cands: Sequence[Candidate], lexical: LexicalIndex, articles: Ranking,
                  document: Callable[[str], Document | None], paraphrase: Paraphrase):
         self.query, self.cands, self.lexical = query, cands, lexical
         self.documents = {doc_id: document(doc_id) for doc_id in dict.fromkeys(c.chunk.doc_id for c in cands)}
@@ -182,7 +182,7 @@ class Features:
         self.absent = self._absent()
         self.claim = [(w, t) for w, t in query.asked if t not in query.named]  # what is asked of the names
 
-    def _about(self, articles: Lexical) -> Lexical:
+    def _about(self, articles: Ranking) -> Ranking:
         """The leading articles holding the most of the question's names (all of them when none
         holds one), with their own term statistics: what the answer must come from."""
         held = {doc_id: sum(flags) for doc_id, flags in self.names_in.items()}

@@ -134,7 +134,7 @@ def steps(assistant: Assistant, questions: list[str], repeat: int = 3) -> dict:
 
     for q in questions * repeat:
         vector = timed("embed the question", lambda: assistant.embedder.embed_query(q))
-        timed("BM25 scores, whole index", lambda: assistant.lexical.scores(q))
+        timed("BM25 top 50, whole index (FTS5)", lambda: assistant.lexical.top(q, assistant.settings.candidates))
         timed("HNSW nearest 50", lambda: assistant.index.nearest(vector, assistant.settings.candidates))
         passages = timed("retrieval (the above, merged, leading articles re-ranked)", lambda: searcher.search(q))
         timed("answer from the passages", lambda: assistant.answerer.answer(q, passages))
@@ -163,7 +163,8 @@ def main() -> None:
     results["documents"] = len(assistant.documents())
     results["passages"] = assistant.index.count()
     asked = [q.question for q in questions]
-    sampled = [c.text for c in assistant.lexical.chunks[:: max(1, len(assistant.lexical.chunks) // 63)][:63]]
+    listed = assistant.documents()
+    sampled = [assistant.lexical.passages_of(d.id)[0].text for d in listed[:: max(1, len(listed) // 63)][:63]]
     results["hnsw"] = hnsw_recall(assistant, asked + sampled)
     results["python_api"] = latencies(assistant.ask, asked)
     results["steps"] = steps(assistant, asked)

@@ -40,7 +40,7 @@ def main() -> None:
         verifier = Verifier(ExtractiveAnswerer(a.lexical, a.embedder, a.document, a.settings), a.settings)
         truth, ours, similarity = [], [], []
         for r in rows:
-            cited = [c for c in a.lexical.chunks if c.doc_id == r["source"] and r["passage"] in c.text]
+            cited = [c for c in a.lexical.passages_of(r["source"]) if r["passage"] in c.text]
             retrieved = [p.chunk for p in a.retriever.searcher.search(r["sentence"])]
             why = verifier.check(r["sentence"], cited, retrieved)
             truth.append(r["supported"])

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -59,3 +60,36 @@ def test_web_server_over_the_chroma_server(chroma_url, seeded, tmp_path):
         assert health["index"] == chroma_url and health["documents"] == 2
         answer = httpx.post(f"{url}/api/ask", json={"question": QUESTION_SET[0]}).json()
         assert answer == seeded.ask(QUESTION_SET[0]).to_dict()
+
+
+def test_an_article_written_through_one_process_is_answered_by_every_other(chroma_url, tmp_path):
+    """Each process keeps its own lexical index; the Chroma server is what they share."""
+    first, second = (Assistant(settings=Settings(index=tmp_path / name, chroma_url=chroma_url))
+                     for name in ("first", "second"))
+    first.ingest([SEEDS])
+    question = "How many lanterns did the Zorbulan festival open with?"
+    assert not _cites(second, question, "zorbulan")  # its lexical index is made now, before the article
+    added = first.add_text("The Zorbulan festival opened in Kestrel Bay with 412 lanterns on Tuesday.",
+                           title="Zorbulan festival")
+    assert _cites(first, question, added.id)
+    assert _within_seconds(5, lambda: _cites(second, question, added.id))
+    assert first.remove(added.id)
+    assert _within_seconds(5, lambda: not _cites(second, question, added.id))
+    again = first.add_text(added.text, title=added.title)
+    third = Assistant(settings=Settings(index=tmp_path / "third", chroma_url=chroma_url))
+    assert _cites(third, question, again.id)
+    # the second, started again on its ranking from before the article came back, catches up
+    assert _cites(Assistant(settings=Settings(index=tmp_path / "second", chroma_url=chroma_url)), question, again.id)
+
+
+def _cites(assistant: Assistant, question: str, doc_id: str) -> bool:
+    return any(c.source.startswith(doc_id) for c in assistant.ask(question).citations)
+
+
+def _within_seconds(seconds: float, check) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+    return True

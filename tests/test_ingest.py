@@ -2,6 +2,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,9 +13,8 @@ from assistant import Assistant
 from assistant.cli import main
 from assistant.chunking import split
 from assistant.ingest import embedding_text
-from assistant.lexical import Lexical
+from assistant.lexical import LexicalIndex
 from assistant.sources import document_from_text
-from assistant.terms import VERSION as TERMS_VERSION
 
 from .conftest import CORPUS, SEEDS, pdf_bytes
 
@@ -36,8 +36,8 @@ def test_changed_file_replaces_its_passages(seed_copy, settings):
     path.write_text("Correction: Bondarev resigned by fax.", encoding="utf-8")
     report = a.ingest([seed_copy])
     assert report.updated == ["002_41f72d074bf60d22.txt"]
-    ids = [c.doc_id for c in a.index.chunks()]
-    assert ids.count("002_41f72d074bf60d22.txt") == 1
+    assert [c.text for c in a.index.passages(["002_41f72d074bf60d22.txt"])["002_41f72d074bf60d22.txt"]] == \
+        [c.text for c in a.lexical.passages_of("002_41f72d074bf60d22.txt")] == ["Correction: Bondarev resigned by fax."]
     found = [d.page_content for d in a.retriever.invoke("How did Bondarev resign?")
              if d.metadata["source"] == "002_41f72d074bf60d22.txt"]
     assert found == ["Correction: Bondarev resigned by fax."]
@@ -169,7 +169,10 @@ def test_remove_takes_the_article_its_passages_and_versions(seed_copy, settings,
     assert "nope.txt: no such document" in capsys.readouterr().err
     a = Assistant(settings=settings)
     assert [d.id for d in a.documents()] == ["002_41f72d074bf60d22.txt"]
-    assert {c.doc_id for c in a.index.chunks()} == {"002_41f72d074bf60d22.txt"}
+    assert set(a.index.passages(["000_dec2564058fc4657.txt", "002_41f72d074bf60d22.txt"])) == \
+        {"002_41f72d074bf60d22.txt"}
+    assert a.lexical.passages_of("000_dec2564058fc4657.txt") == []
+    assert a.lexical.count() == a.index.count()
 
 
 def test_second_writer_fails_with_a_clear_message(seed_copy, settings):
@@ -186,13 +189,15 @@ def test_second_writer_fails_with_a_clear_message(seed_copy, settings):
     assert "Traceback" not in run.stderr
 
 
-def _stored(index: Path) -> tuple[dict, dict]:
-    """Every passage (id: text) and document (id: version) of a complete index."""
-    from assistant.config import Settings
-    from assistant.index import Index
-
-    index = Index(Settings(index=index))
-    return {c.id: c.text for c in index.chunks()}, {d.id: d.version for d in index.documents()}
+def _stored(index: Path) -> tuple[dict, dict, dict]:
+    """Every passage (id: text) and document (id: version) of a complete index, and every
+    passage of its lexical index."""
+    a = Assistant(index=index)
+    documents = {d.id: d.version for d in a.documents()}
+    stored = a.index.passages(list(documents))
+    kept = {c.id: c.text for doc_id in documents for c in a.lexical.passages_of(doc_id)}
+    assert a.lexical.count() == len(kept)
+    return {c.id: c.text for chunks in stored.values() for c in chunks}, documents, kept
 
 
 def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
@@ -211,18 +216,20 @@ def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     rerun = subprocess.run(command + [str(tmp_path / "killed")], capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert "incomplete from an interrupted ingest removed" in rerun.stdout or "unchanged" in rerun.stdout
-    passages, documents = _stored(tmp_path / "killed")
-    clean_passages, clean_documents = _stored(tmp_path / "clean")
+    passages, documents, lexical = _stored(tmp_path / "killed")
+    clean_passages, clean_documents, clean_lexical = _stored(tmp_path / "clean")
     assert len(documents) == 300 and documents == clean_documents
-    assert passages == clean_passages
+    assert passages == clean_passages == lexical == clean_lexical
 
 
-def test_a_new_process_loads_the_saved_bm25_ranking_and_rebuilds_only_a_stale_one(seed_copy, settings):
+def test_a_new_process_keeps_the_lexical_index_and_fills_a_stale_or_behind_one(seed_copy, settings):
     Assistant(settings=settings).ingest([seed_copy])
-    marker = settings.index / "lexical" / "fingerprint"
-    with mock.patch.object(Lexical, "build", side_effect=AssertionError("rebuilt at startup")):
+    with mock.patch.object(LexicalIndex, "put", side_effect=AssertionError("filled again at startup")):
         loaded = Assistant(settings=settings).lexical
-    assert len(loaded.chunks) == Assistant(settings=settings).index.count()
-    marker.write_text("built by an older tokenizer")
-    assert len(Assistant(settings=settings).lexical.chunks) == len(loaded.chunks)
-    assert marker.read_text().endswith(f"terms-{TERMS_VERSION}")
+    assert loaded.count() == Assistant(settings=settings).index.count()
+    loaded.remove(["002_41f72d074bf60d22.txt"])  # as when a writer is killed between the store and it
+    assert Assistant(settings=settings).lexical.count() == loaded.count() == Assistant(settings=settings).index.count()
+    with sqlite3.connect(loaded.path) as db:
+        db.execute("UPDATE meta SET value = 'written by an older tokenizer' WHERE key = 'format'")
+        db.execute("DELETE FROM passages")  # a stale file is emptied and filled, not trusted
+    assert Assistant(settings=settings).lexical.count() == loaded.count() > 0

@@ -1,0 +1,206 @@
+"""The whole-archive lexical ranking: three engines side by side on the archive's passages.
+
+    .venv/bin/python bench/lexical.py [--index bench/results/archive-index]
+
+bm25s rebuilt on every change (the product before), SQLite FTS5 written per article (the
+product's `LexicalIndex`) and Tantivy (`pip install tantivy`), each in a fresh process over the
+same passages (the archive index's, built by bench/archive.py): bulk build, adding one article and
+removing it until the ranking shows it (median of three), top-50 query time over the seed and
+squad-dev questions, resident memory the engine adds, disk, and how many of bm25s's top 50 each
+returns. `--copies N` repeats the archive N times under new article ids (a synthetic archive N
+times the size: the same words, so the same ranking work per passage). Results go to
+bench/results/lexical.json (lexical-xN.json with copies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+QUESTION_SETS = (SHARED / "eval" / "questions.jsonl", SHARED / "eval" / "squad-dev" / "questions.jsonl")
+RESULTS = ROOT / "bench" / "results" / "lexical.json"
+ENGINES = ("bm25s", "fts5", "tantivy")
+TOP = 50
+ARTICLE = ("The Zorbulan festival opened in Kestrel Bay with 412 lanterns on Tuesday. Organisers said the "
+           "festival draws visitors from the whole coast.")
+QUESTION = "How many lanterns did the Zorbulan festival open with?"
+
+sys.path.insert(0, str(ROOT))
+from assistant.chunking import Chunk, split  # noqa: E402
+from assistant.lexical import LexicalIndex, Ranking  # noqa: E402
+from assistant.sources import document_from_text  # noqa: E402
+from assistant.terms import terms  # noqa: E402
+
+
+def passages(index: Path, copies: int) -> list:
+    with sqlite3.connect(index / "lexical" / "lexical.sqlite3") as db:
+        rows = db.execute("SELECT doc_id, start, end, text FROM passages ORDER BY doc_id, start").fetchall()
+    return [Chunk(f"{doc_id}#{n}" if n else doc_id, *rest) for n in range(copies) for doc_id, *rest in rows]
+
+
+class Bm25s:
+    """The whole ranking rebuilt from every passage on each change."""
+
+    def __init__(self, chunks, folder: Path):
+        self.chunks, self.folder = list(chunks), folder
+        self.build()
+
+    def build(self):
+        self.ranking = Ranking(self.chunks)
+        self.ranking._bm25.save(str(self.folder))
+
+    def add(self, chunks):
+        self.chunks += chunks
+        self.build()
+
+    def remove(self, doc_id):
+        self.chunks = [c for c in self.chunks if c.doc_id != doc_id]
+        self.build()
+
+    def top(self, query):
+        scores = self.ranking.scores(query)
+        return [self.chunks[i].id for i in scores.argsort()[::-1][:TOP] if scores[i] > 0]
+
+
+class Fts5:
+    def __init__(self, chunks, folder: Path):
+        self.lexical = LexicalIndex(folder, "bench")
+        by_doc: dict[str, list] = {}
+        for c in chunks:
+            by_doc.setdefault(c.doc_id, []).append(c)
+        self.lexical.put([(doc_id, "1", cs) for doc_id, cs in by_doc.items()])
+
+    def add(self, chunks):
+        self.lexical.put([(chunks[0].doc_id, "1", chunks)])
+
+    def remove(self, doc_id):
+        self.lexical.remove([doc_id])
+
+    def top(self, query):
+        return [c.id for c, _ in self.lexical.top(query, TOP)]
+
+
+class Tantivy:
+    def __init__(self, chunks, folder: Path):
+        import tantivy
+
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
+        builder.add_text_field("doc", stored=True, tokenizer_name="raw")
+        builder.add_text_field("id", stored=True, tokenizer_name="raw")
+        self.schema = builder.build()
+        self.index = tantivy.Index(self.schema, path=str(folder))
+        self.writer = self.index.writer(heap_size=100_000_000, num_threads=1)
+        self._write(chunks)
+
+    def _write(self, chunks):
+        import tantivy
+
+        for c in chunks:
+            self.writer.add_document(tantivy.Document.from_dict(
+                {"terms": " ".join(terms(c.text)), "doc": c.doc_id, "id": c.id}, self.schema))
+        self.writer.commit()
+        self.index.reload()
+
+    def add(self, chunks):
+        self._write(chunks)
+
+    def remove(self, doc_id):
+        self.writer.delete_documents_by_term("doc", doc_id)
+        self.writer.commit()
+        self.index.reload()
+
+    def top(self, query):
+        asked = terms(query)
+        if not asked:
+            return []
+        searcher = self.index.searcher()
+        query = self.index.parse_query(" ".join(f'"{t}"' for t in asked), ["terms"])
+        return [searcher.doc(at)["id"][0] for _, at in searcher.search(query, TOP).hits]
+
+
+def rss_mb() -> float:
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 1024
+
+
+def measure(engine: str, index: Path, copies: int, questions: list[str]) -> dict:
+    chunks = passages(index, copies)
+    before = rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / engine
+        folder.mkdir()
+        started = time.perf_counter()
+        ranking = {"bm25s": Bm25s, "fts5": Fts5, "tantivy": Tantivy}[engine](chunks, folder)
+        built = time.perf_counter() - started
+        memory = rss_mb() - before
+        disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+        added, removed, found = [], [], []
+        for i in range(3):
+            article = split(document_from_text(f"zorbulan-{i}", ARTICLE, "Zorbulan festival"))
+            started = time.perf_counter()
+            ranking.add(article)
+            found.append(any(i.startswith(f"zorbulan-{i}@") for i in ranking.top(QUESTION)))
+            added.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ranking.remove(f"zorbulan-{i}")
+            found.append(not any(i.startswith("zorbulan") for i in ranking.top(QUESTION)))
+            removed.append(time.perf_counter() - started)
+        times, tops = [], {}
+        for q in questions:
+            started = time.perf_counter()
+            tops[q] = ranking.top(q)
+            times.append(1000 * (time.perf_counter() - started))
+    times.sort()
+    return {"engine": engine, "passages": len(chunks), "build_s": round(built, 1),
+            "add_article_s": round(statistics.median(added), 3), "remove_article_s": round(statistics.median(removed), 3),
+            "add_and_remove_seen": all(found), "query_p50_ms": round(times[len(times) // 2], 1),
+            "query_p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "memory_mb": round(memory),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "disk_mb": round(disk, 1),
+            "tops": tops}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=ROOT / "bench" / "results" / "archive-index")
+    parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)  # one engine, in this process
+    args = parser.parse_args()
+    questions = [json.loads(line)["question"] for path in QUESTION_SETS
+                 for line in path.read_text().splitlines() if line.strip()]
+    if args.engine:
+        print(json.dumps(measure(args.engine, args.index, args.copies, questions)))
+        return
+    if not (args.index / "lexical" / "lexical.sqlite3").is_file():
+        raise SystemExit(f"no archive index at {args.index}: run bench/archive.py first")
+    results = []
+    for engine in ENGINES:
+        if engine != "fts5" and importlib.util.find_spec(engine) is None:
+            print(f"{engine}: not installed (pip install {engine}), skipped")
+            continue
+        run = subprocess.run([sys.executable, __file__, "--engine", engine, "--index", str(args.index),
+                              "--copies", str(args.copies)],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(run.stdout))
+    reference = results[0]["tops"]
+    for r in results:
+        tops = r.pop("tops")
+        r["top50_shared_with_bm25s"] = round(statistics.mean(
+            len(set(tops[q]) & set(reference[q])) / max(1, len(reference[q])) for q in reference), 3)
+        print(json.dumps(r))
+    results_file = RESULTS if args.copies == 1 else RESULTS.with_name(f"lexical-x{args.copies}.json")
+    results_file.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
