@@ -199,16 +199,17 @@ class LexicalIndex:
         chunks, match = list(chunks), _match(query)
         if not match or not chunks:
             return {c.id: 0.0 for c in chunks}
-        wanted = {(c.doc_id, c.start): c.id for c in chunks}
-        pairs = ", ".join("(?, ?)" for _ in wanted)
         with self._lock:
-            found = self._db.execute(
-                f"SELECT p.doc_id, p.start, -bm25(passage_terms) FROM passage_terms JOIN passages AS p "
-                f"ON p.row = passage_terms.rowid WHERE passage_terms MATCH ? AND passage_terms.rowid IN "
-                f"(SELECT row FROM passages WHERE (doc_id, start) IN (VALUES {pairs}))",
-                (match, *(x for pair in wanted for x in pair))).fetchall()
-        scored = {wanted[(doc_id, start)]: score for doc_id, start, score in found}
-        return {c.id: scored.get(c.id, 0.0) for c in chunks}
+            rows = {}
+            for c in chunks:
+                found = self._db.execute("SELECT row FROM passages WHERE doc_id = ? AND start = ?",
+                                         (c.doc_id, c.start)).fetchone()
+                if found:
+                    rows[found[0]] = c.id
+            scored = dict(self._db.execute(
+                f"SELECT rowid, -bm25(passage_terms) FROM passage_terms WHERE passage_terms MATCH ? "
+                f"AND rowid IN ({', '.join('?' * len(rows))})", (match, *rows)).fetchall())
+        return {c.id: 0.0 for c in chunks} | {rows[row]: score for row, score in scored.items()}
 
     def idf(self, term: str) -> float:
         """Inverse document frequency over every passage; a term no passage has gets the highest."""

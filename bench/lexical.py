@@ -70,7 +70,7 @@ class Bm25s:
 
     def top(self, query):
         scores = self.ranking.scores(query)
-        return [self.chunks[i].id for i in scores.argsort()[::-1][:TOP] if scores[i] > 0]
+        return [self.chunks[i].id for i in (-scores).argsort(kind="stable")[:TOP] if scores[i] > 0]
 
 
 class Fts5:
@@ -144,17 +144,20 @@ def measure(engine: str, index: Path, copies: int, questions: list[str]) -> dict
         ranking = {"bm25s": Bm25s, "fts5": Fts5, "tantivy": Tantivy}[engine](chunks, folder)
         built = time.perf_counter() - started
         memory = rss_mb() - before
+        for wal in folder.glob("*.sqlite3"):  # the bulk write's log folded in, as a later write would
+            with sqlite3.connect(wal) as db:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
         added, removed, found = [], [], []
-        for i in range(3):
-            article = split(document_from_text(f"zorbulan-{i}", ARTICLE, "Zorbulan festival"))
+        for n in range(3):
+            article = split(document_from_text(f"zorbulan-{n}", ARTICLE, "Zorbulan festival"))
             started = time.perf_counter()
             ranking.add(article)
-            found.append(any(i.startswith(f"zorbulan-{i}@") for i in ranking.top(QUESTION)))
+            found.append(any(found_id.startswith(f"zorbulan-{n}@") for found_id in ranking.top(QUESTION)))
             added.append(time.perf_counter() - started)
             started = time.perf_counter()
-            ranking.remove(f"zorbulan-{i}")
-            found.append(not any(i.startswith("zorbulan") for i in ranking.top(QUESTION)))
+            ranking.remove(f"zorbulan-{n}")
+            found.append(not any(found_id.startswith("zorbulan") for found_id in ranking.top(QUESTION)))
             removed.append(time.perf_counter() - started)
         times, tops = [], {}
         for q in questions:
@@ -174,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=ROOT / "bench" / "results" / "archive-index")
     parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--engines", default=",".join(ENGINES), help="which, comma-separated (bm25s first)")
     parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)  # one engine, in this process
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for path in QUESTION_SETS
@@ -184,7 +188,7 @@ def main() -> None:
     if not (args.index / "lexical" / "lexical.sqlite3").is_file():
         raise SystemExit(f"no archive index at {args.index}: run bench/archive.py first")
     results = []
-    for engine in ENGINES:
+    for engine in args.engines.split(","):
         if engine != "fts5" and importlib.util.find_spec(engine) is None:
             print(f"{engine}: not installed (pip install {engine}), skipped")
             continue
@@ -192,11 +196,11 @@ def main() -> None:
                               "--copies", str(args.copies)],
                              capture_output=True, text=True, check=True)
         results.append(json.loads(run.stdout))
-    reference = results[0]["tops"]
+    reference = results[0]["tops"]  # the first engine's
     for r in results:
         tops = r.pop("tops")
-        r["top50_shared_with_bm25s"] = round(statistics.mean(
-            len(set(tops[q]) & set(reference[q])) / max(1, len(reference[q])) for q in reference), 3)
+        r[f"top50_shared_with_{results[0]['engine']}"] = round(statistics.mean(
+            len(set(tops[q]) & set(reference[q])) / len(reference[q]) for q in reference if reference[q]), 3)
         print(json.dumps(r))
     results_file = RESULTS if args.copies == 1 else RESULTS.with_name(f"lexical-x{args.copies}.json")
     results_file.write_text(json.dumps(results, indent=2))
