@@ -34,12 +34,11 @@ train: install
 
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.
-# Then bench/lexical.py: the whole-archive lexical engines side by side (Tantivy installed for it).
+# Then bench/lexical.py: the whole-archive lexical engines side by side.
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/run.py --questions ../shared/eval/squad-dev/questions.jsonl --seeds ../shared/eval/squad-dev/docs --repeat 1
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/embed.py --squad
 	$(BIN)/python bench/servers.py
-	@if [ "$(ARCHIVE)" = 1 ]; then $(BIN)/python bench/archive.py && $(BIN)/pip install -q '.[bench]' \
-		&& $(BIN)/python bench/lexical.py; fi
+	@if [ "$(ARCHIVE)" = 1 ]; then $(BIN)/python bench/archive.py && $(BIN)/python bench/lexical.py; fi

@@ -1,30 +1,36 @@
 """Lexical ranking: BM25 over the stemmed terms of passages, in two forms.
 
-`LexicalIndex` ranks every passage of the store: an SQLite FTS5 table in the local cache folder
-(its `bm25()` over the project's own terms), written per article, so that adding or removing one
-costs time in proportion to that article at any archive size. Chroma stays the source of truth:
-`catch_up` applies what any process added, changed or removed there since it last looked, and a
-missing or stale file is filled from it. `Ranking` ranks the passages of a few articles with their
-own term statistics (bm25s, in memory): the leading articles of a question, as the retriever and
-the answerer weigh them.
+`LexicalIndex` ranks every passage of the store: a Tantivy index in the local cache folder, over
+the project's own terms, written an article at a time, so that adding or removing one costs time
+in proportion to that article and a query's cost grows slowly with the archive (Tantivy skips the
+blocks of postings that cannot reach the top; bench/lexical.py and docs/scaling.md have the
+engines measured side by side). Chroma stays the source of truth: `catch_up` applies what any
+process added, changed or removed there since it last looked, and a missing or stale folder is
+filled from it. `Ranking` ranks the passages of a few articles with their own term statistics
+(bm25s, in memory): the leading articles of a question, as the retriever and the answerer weigh
+them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import sqlite3
+import os
+import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
+import tantivy
+from tantivy import Occur, Query
 from tqdm import tqdm
 
 from .chunking import Chunk
+from .errors import IndexBusyError
 from .terms import VERSION as TERMS_VERSION
 from .terms import terms
 
@@ -33,25 +39,27 @@ if TYPE_CHECKING:
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself: noise under any log handler
 
-FILE = "lexical.sqlite3"
-FORMAT = f"1 terms-{TERMS_VERSION}"  # a file written in another is filled again from the store
-LEGACY = ("chunks.jsonl", "fingerprint", "params.index.json", "vocab.index.json", "data.csc.index.npy",
-          "indices.csc.index.npy", "indptr.csc.index.npy")  # the whole-ranking files of before
+STATE = "state.json"  # the format, the store it mirrors and when it last caught up; written after each commit
+FORMAT = f"tantivy-1 terms-{TERMS_VERSION}"  # a folder written in another is emptied and filled again
 SLACK = 30.0  # seconds a catch-up looks back past the last one: other writers' clocks, stamps in flight
 CATCH_UP_DOCUMENTS = 200  # articles fetched from the store at a time
+WRITER_HEAP = 50_000_000  # bytes Tantivy buffers before it writes a segment
+WRITER_WAIT = 120.0  # seconds a write waits for another process's to finish
+PASSAGES_KEPT = 512  # articles whose passages are kept in memory (neighbours, foldings)
 WITHIN_KEPT = 8
 
-SCHEMA = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE documents (id TEXT PRIMARY KEY, version TEXT NOT NULL)",
-    "CREATE TABLE passages (row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, start INTEGER NOT NULL, "
-    "end INTEGER NOT NULL, text TEXT NOT NULL)",
-    "CREATE INDEX passages_in_order ON passages (doc_id, start)",
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
     # one token per term: the terms are words already, split and stemmed by assistant/terms.py
-    "CREATE VIRTUAL TABLE passage_terms USING fts5 (terms, tokenize = \"ascii tokenchars '_'\")",
-    "CREATE VIRTUAL TABLE term_counts USING fts5vocab (passage_terms, row)",
-)
-TABLES = ("term_counts", "passage_terms", "passages", "documents", "meta")
+    builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("doc", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("passage", tokenizer_name="raw", index_option="basic")  # Chunk.id
+    builder.add_text_field("version", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_unsigned_field("start", stored=True)
+    builder.add_unsigned_field("end", stored=True)
+    builder.add_bytes_field("text", stored=True)
+    return builder.build()
 
 
 class Ranking:
@@ -86,84 +94,90 @@ class Ranking:
 
 
 class LexicalIndex:
-    """Every passage of the store, ranked by FTS5's BM25 and updated per article. Safe to share
-    between threads; processes sharing the file take turns to write."""
+    """Every passage of the store, ranked by Tantivy's BM25 and updated per article. Safe to
+    share between threads; processes sharing the folder take turns to write."""
 
     def __init__(self, folder: Path, store: str):
         """The ranking kept in `folder` for the store identified by `store` (emptied when it was
         kept for another store or in another format)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in LEGACY:
-            (folder / name).unlink(missing_ok=True)
-        self.path = folder / FILE
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self.folder = folder
+        self._schema = _schema()
+        state = self._state()
+        if state.get("format") != FORMAT or state.get("store") != store or not tantivy.Index.exists(str(folder)):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            tantivy.Index(self._schema, path=str(folder))
+            state = {"format": FORMAT, "store": store}
+            self._save_state(state)
+        self._synced = state.get("synced")
+        self._index = tantivy.Index.open(str(folder))
         self._lock = threading.RLock()
         self.generation = 0  # counts the changes this process has seen: derived caches compare it
+        self._passages: dict[str, list[Chunk]] = {}
         self._within: dict[tuple[str, ...], Ranking] = {}
-        self._count: int | None = None
-        with self._writing():
-            if self._meta("format") != FORMAT or self._meta("store") != store:
-                for table in TABLES:
-                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
-                for statement in SCHEMA:
-                    self._db.execute(statement)
-                self._db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("store", store)])
+        self._searcher = self._index.searcher()
 
-    def _meta(self, key: str) -> str | None:
-        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
-            return None
-        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return found[0] if found else None
+    def _state(self) -> dict:
+        try:
+            return json.loads((self.folder / STATE).read_text())
+        except (OSError, ValueError):
+            return {}
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """One transaction, other processes' writers waiting; the caches start afresh after it."""
+    def _save_state(self, state: dict) -> None:
+        (self.folder / f"{STATE}.new").write_text(json.dumps(state))
+        os.replace(self.folder / f"{STATE}.new", self.folder / STATE)
+
+    def _write(self, deleted: Sequence[str], added: Sequence[tuple[str, str, Chunk]]) -> None:
+        """One commit: the passages of `deleted` articles out, `added` (article, version, passage)
+        in. The writer is held for this commit alone, so that processes sharing the folder (a
+        server and a command line) take turns."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            writer = self._writer()
+            for doc_id in deleted:
+                writer.delete_documents_by_term("doc", doc_id)
+            for doc_id, version, c in added:
+                writer.add_document(tantivy.Document.from_dict(
+                    {"terms": " ".join(terms(c.text)), "doc": doc_id, "passage": c.id, "version": version,
+                     "start": c.start, "end": c.end, "text": c.text.encode("utf-8")}, self._schema))
+            writer.commit()
+            writer.wait_merging_threads()  # merges finish before the writer goes, or they are lost
+            self._refresh()
+
+    def _writer(self):
+        deadline = time.monotonic() + WRITER_WAIT
+        while True:
             try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                return self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                    raise IndexBusyError(f"{self.folder} is being written by another process: wait for it, or give "
+                                         "each process its own --index folder") from exc
+                time.sleep(0.05)
+
+    def _refresh(self) -> None:
+        """See the latest commit, this process's or another's; the caches start afresh."""
+        with self._lock:
+            self._index.reload()
+            self._searcher = self._index.searcher()
             self.generation += 1
+            self._passages.clear()
             self._within.clear()
-            self._count = None
 
     def put(self, documents: Sequence[tuple[str, str, Sequence[Chunk]]]) -> None:
-        """Store (id, version, passages) per article, replacing what was kept of each, in one go."""
-        if not documents:
-            return
-        rows = [(d, c.start, c.end, c.text, " ".join(terms(c.text))) for d, _, chunks in documents for c in chunks]
-        with self._writing():
-            self._delete([d for d, _, _ in documents])
-            self._db.executemany("INSERT INTO documents VALUES (?, ?)", [(d, v) for d, v, _ in documents])
-            first = self._db.execute("SELECT coalesce(max(row), 0) + 1 FROM passages").fetchone()[0]
-            self._db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
-                                 [(first + i, *r[:4]) for i, r in enumerate(rows)])
-            self._db.executemany("INSERT INTO passage_terms (rowid, terms) VALUES (?, ?)",
-                                 [(first + i, r[4]) for i, r in enumerate(rows)])
+        """Store (id, version, passages) per article, replacing what was kept of each, in one commit."""
+        if documents:
+            self._write([d for d, _, _ in documents], [(d, v, c) for d, v, chunks in documents for c in chunks])
 
     def remove(self, doc_ids: Sequence[str]) -> None:
         if doc_ids:
-            with self._writing():
-                self._delete(doc_ids)
-
-    def _delete(self, doc_ids: Sequence[str]) -> None:
-        for doc_id in doc_ids:
-            self._db.execute("DELETE FROM passage_terms WHERE rowid IN (SELECT row FROM passages WHERE doc_id = ?)",
-                             (doc_id,))
-            self._db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
-            self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            self._write(doc_ids, [])
 
     def catch_up(self, index: Index, progress: bool = False) -> bool:
         """Apply what the store gained, changed or lost since the last catch-up (everything, the
         first time); True when anything changed here."""
         started = time.time()
-        with self._lock:
-            synced = self._meta("synced")
-        since = float(synced) - SLACK if synced else None
+        self._refresh()  # another process sharing the folder may have written
+        since = self._synced - SLACK if self._synced is not None else None
         changed = [(d, v) for d, v in index.changed_since(since) if self.version_of(d) != v]
         gone = [d for d in index.removed_since(since) if self.version_of(d) and not index.version_of(d)]
         with tqdm(total=len(changed), unit=" doc", desc="lexical index", disable=not progress, delay=2) as bar:
@@ -173,67 +187,68 @@ class LexicalIndex:
                 self.put([(d, v, passages.get(d, [])) for d, v in part])
                 bar.update(len(part))
         self.remove(gone)
-        with self._writing():
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('synced', ?)", (repr(started),))
+        with self._lock:
+            self._synced = started
+            self._save_state({**self._state(), "synced": started})
         return bool(changed or gone)
 
     def version_of(self, doc_id: str) -> str | None:
-        with self._lock:
-            found = self._db.execute("SELECT version FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return found[0] if found else None
+        searcher = self._searcher
+        hits = searcher.search(Query.term_query(self._schema, "doc", doc_id), 1).hits
+        return searcher.doc(hits[0][1])["version"][0] if hits else None
 
     def top(self, query: str, n: int) -> list[tuple[Chunk, float]]:
         """The n passages that BM25 ranks highest for `query` (those sharing a term with it)."""
-        match = _match(query)
-        if not match:
+        asked = self._query(query)
+        if asked is None:
             return []
-        with self._lock:
-            found = self._db.execute(
-                "SELECT p.doc_id, p.start, p.end, p.text, t.score FROM (SELECT rowid, -bm25(passage_terms) AS score "
-                "FROM passage_terms WHERE passage_terms MATCH ? ORDER BY rank LIMIT ?) AS t "
-                "JOIN passages AS p ON p.row = t.rowid", (match, n)).fetchall()
-        return [(Chunk(*row[:4]), row[4]) for row in found]
+        searcher = self._searcher
+        return [(_chunk(searcher.doc(at)), score) for score, at in searcher.search(asked, n).hits]
 
     def scores(self, query: str, chunks: Iterable[Chunk]) -> dict[str, float]:
         """The BM25 score of each of `chunks` for `query` (0 when it shares no term)."""
-        chunks, match = list(chunks), _match(query)
-        if not match or not chunks:
-            return {c.id: 0.0 for c in chunks}
-        with self._lock:
-            rows = {}
-            for c in chunks:
-                found = self._db.execute("SELECT row FROM passages WHERE doc_id = ? AND start = ?",
-                                         (c.doc_id, c.start)).fetchone()
-                if found:
-                    rows[found[0]] = c.id
-            scored = dict(self._db.execute(
-                f"SELECT rowid, -bm25(passage_terms) FROM passage_terms WHERE passage_terms MATCH ? "
-                f"AND rowid IN ({', '.join('?' * len(rows))})", (match, *rows)).fetchall())
-        return {c.id: 0.0 for c in chunks} | {rows[row]: score for row, score in scored.items()}
+        chunks, asked = list(chunks), self._query(query)
+        scored = {c.id: 0.0 for c in chunks}
+        if asked is None or not chunks:
+            return scored
+        these = Query.const_score_query(Query.term_set_query(self._schema, "passage", list(scored)), 0.0)
+        searcher = self._searcher
+        both = Query.boolean_query([(Occur.Must, asked), (Occur.Must, these)])
+        for score, at in searcher.search(both, len(chunks)).hits:
+            scored[_chunk(searcher.doc(at)).id] = score
+        return scored
+
+    def _query(self, query: str) -> Query | None:
+        asked = terms(query)
+        if not asked:
+            return None
+        return Query.boolean_query([(Occur.Should, Query.term_query(self._schema, "terms", t)) for t in asked])
 
     def idf(self, term: str) -> float:
         """Inverse document frequency over every passage; a term no passage has gets the highest."""
-        with self._lock:
-            found = self._db.execute("SELECT doc FROM term_counts WHERE term = ?", (term,)).fetchone()
-            if self._count is None:
-                self._count = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        return _idf(self._count, found[0] if found else 0)
+        searcher = self._searcher
+        return _idf(searcher.num_docs, searcher.doc_freq("terms", term))
 
     def passages_of(self, doc_id: str) -> list[Chunk]:
-        with self._lock:
-            found = self._db.execute("SELECT doc_id, start, end, text FROM passages WHERE doc_id = ? ORDER BY start",
-                                     (doc_id,)).fetchall()
-        return [Chunk(*row) for row in found]
+        generation = self.generation
+        found = self._passages.get(doc_id)
+        if found is None:
+            searcher = self._searcher
+            most = searcher.doc_freq("doc", doc_id)  # a bound: it counts deleted passages until a merge
+            hits = searcher.search(Query.term_query(self._schema, "doc", doc_id), max(1, most)).hits
+            found = sorted((_chunk(searcher.doc(at)) for _, at in hits), key=lambda c: c.start)
+            with self._lock:
+                if generation == self.generation:
+                    if len(self._passages) >= PASSAGES_KEPT:
+                        self._passages.pop(next(iter(self._passages)))
+                    self._passages[doc_id] = found
+        return found
 
     def neighbour(self, chunk: Chunk, step: int) -> Chunk | None:
         """The passage `step` places after `chunk` in its document (before, if negative)."""
-        if step > 0:
-            sql = "SELECT doc_id, start, end, text FROM passages WHERE doc_id = ? AND start > ? ORDER BY start"
-        else:
-            sql = "SELECT doc_id, start, end, text FROM passages WHERE doc_id = ? AND start < ? ORDER BY start DESC"
-        with self._lock:
-            found = self._db.execute(f"{sql} LIMIT 1 OFFSET ?", (chunk.doc_id, chunk.start, abs(step) - 1)).fetchone()
-        return Chunk(*found) if found else None
+        passages = self.passages_of(chunk.doc_id)
+        at = next((i for i, c in enumerate(passages) if c.start == chunk.start), None)
+        return passages[at + step] if at is not None and 0 <= at + step < len(passages) else None
 
     def within(self, doc_ids: Iterable[str]) -> Ranking:
         """A ranking of these articles' passages alone, with their own term statistics. The
@@ -247,14 +262,11 @@ class LexicalIndex:
             return self._within[key]
 
     def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return self._searcher.num_docs
 
 
-def _match(query: str) -> str:
-    """An FTS5 query for passages holding any of the query's terms (each quoted: a term is never
-    read as an operator)."""
-    return " OR ".join(f'"{t}"' for t in terms(query))
+def _chunk(stored: tantivy.Document) -> Chunk:
+    return Chunk(stored["doc"][0], stored["start"][0], stored["end"][0], stored["text"][0].decode("utf-8"))
 
 
 def _idf(passages: int, holding: int) -> float:

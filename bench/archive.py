@@ -134,7 +134,7 @@ def steps(assistant: Assistant, questions: list[str], repeat: int = 3) -> dict:
 
     for q in questions * repeat:
         vector = timed("embed the question", lambda: assistant.embedder.embed_query(q))
-        timed("BM25 top 50, whole index (FTS5)", lambda: assistant.lexical.top(q, assistant.settings.candidates))
+        timed("BM25 top 50, whole index (Tantivy)", lambda: assistant.lexical.top(q, assistant.settings.candidates))
         timed("HNSW nearest 50", lambda: assistant.index.nearest(vector, assistant.settings.candidates))
         passages = timed("retrieval (the above, merged, leading articles re-ranked)", lambda: searcher.search(q))
         timed("answer from the passages", lambda: assistant.answerer.answer(q, passages))

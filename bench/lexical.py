@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/lexical.py [--index bench/results/archive-index]
 
-bm25s rebuilt on every change (the product before), SQLite FTS5 written per article (the
-product's `LexicalIndex`) and Tantivy (`pip install tantivy`), each in a fresh process over the
+bm25s rebuilt on every change (the product before), SQLite FTS5 written per article and Tantivy
+written per article (the product's `LexicalIndex`), each in a fresh process over the
 same passages (the archive index's, built by bench/archive.py): bulk build, adding one article and
 removing it until the ranking shows it (median of three), top-50 query time over the seed and
 squad-dev questions, resident memory the engine adds, disk, and how many of bm25s's top 50 each
@@ -15,7 +15,6 @@ bench/results/lexical.json (lexical-xN.json with copies).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import resource
 import sqlite3
@@ -74,12 +73,53 @@ class Bm25s:
 
 
 class Fts5:
+    """SQLite FTS5 (its bm25(): k1 1.2, b 0.75), a row per passage, written per article."""
+
+    def __init__(self, chunks, folder: Path):
+        self.db = sqlite3.connect(folder / "fts5.sqlite3", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("CREATE TABLE passages (row INTEGER PRIMARY KEY, doc_id TEXT, start INT, end INT, text TEXT)")
+        self.db.execute("CREATE INDEX passages_in_order ON passages (doc_id, start)")
+        self.db.execute("CREATE VIRTUAL TABLE passage_terms USING fts5 (terms, tokenize = \"ascii tokenchars '_'\")")
+        self.add(chunks)
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def add(self, chunks):
+        self.db.execute("BEGIN IMMEDIATE")
+        first = self.db.execute("SELECT coalesce(max(row), 0) + 1 FROM passages").fetchone()[0]
+        self.db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
+                            [(first + i, c.doc_id, c.start, c.end, c.text) for i, c in enumerate(chunks)])
+        self.db.executemany("INSERT INTO passage_terms (rowid, terms) VALUES (?, ?)",
+                            [(first + i, " ".join(terms(c.text))) for i, c in enumerate(chunks)])
+        self.db.execute("COMMIT")
+
+    def remove(self, doc_id):
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM passage_terms WHERE rowid IN (SELECT row FROM passages WHERE doc_id = ?)", (doc_id,))
+        self.db.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+        self.db.execute("COMMIT")
+
+    def top(self, query):
+        match = " OR ".join(f'"{t}"' for t in terms(query))
+        if not match:
+            return []
+        found = self.db.execute(
+            "SELECT p.doc_id, p.start, p.end FROM (SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? "
+            "ORDER BY rank LIMIT ?) AS t JOIN passages AS p ON p.row = t.rowid", (match, TOP)).fetchall()
+        return [f"{d}@{s}-{e}" for d, s, e in found]
+
+
+class Tantivy:
+    """The product's LexicalIndex."""
+
     def __init__(self, chunks, folder: Path):
         self.lexical = LexicalIndex(folder, "bench")
         by_doc: dict[str, list] = {}
         for c in chunks:
             by_doc.setdefault(c.doc_id, []).append(c)
-        self.lexical.put([(doc_id, "1", cs) for doc_id, cs in by_doc.items()])
+        articles = list(by_doc.items())
+        for at in range(0, len(articles), 2000):  # as an ingest writes, a batch at a time
+            self.lexical.put([(doc_id, "1", cs) for doc_id, cs in articles[at : at + 2000]])
 
     def add(self, chunks):
         self.lexical.put([(chunks[0].doc_id, "1", chunks)])
@@ -89,45 +129,6 @@ class Fts5:
 
     def top(self, query):
         return [c.id for c, _ in self.lexical.top(query, TOP)]
-
-
-class Tantivy:
-    def __init__(self, chunks, folder: Path):
-        import tantivy
-
-        builder = tantivy.SchemaBuilder()
-        builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
-        builder.add_text_field("doc", stored=True, tokenizer_name="raw")
-        builder.add_text_field("id", stored=True, tokenizer_name="raw")
-        self.schema = builder.build()
-        self.index = tantivy.Index(self.schema, path=str(folder))
-        self.writer = self.index.writer(heap_size=100_000_000, num_threads=1)
-        self._write(chunks)
-
-    def _write(self, chunks):
-        import tantivy
-
-        for c in chunks:
-            self.writer.add_document(tantivy.Document.from_dict(
-                {"terms": " ".join(terms(c.text)), "doc": c.doc_id, "id": c.id}, self.schema))
-        self.writer.commit()
-        self.index.reload()
-
-    def add(self, chunks):
-        self._write(chunks)
-
-    def remove(self, doc_id):
-        self.writer.delete_documents_by_term("doc", doc_id)
-        self.writer.commit()
-        self.index.reload()
-
-    def top(self, query):
-        asked = terms(query)
-        if not asked:
-            return []
-        searcher = self.index.searcher()
-        query = self.index.parse_query(" ".join(f'"{t}"' for t in asked), ["terms"])
-        return [searcher.doc(at)["id"][0] for _, at in searcher.search(query, TOP).hits]
 
 
 def rss_mb() -> float:
@@ -144,9 +145,6 @@ def measure(engine: str, index: Path, copies: int, questions: list[str]) -> dict
         ranking = {"bm25s": Bm25s, "fts5": Fts5, "tantivy": Tantivy}[engine](chunks, folder)
         built = time.perf_counter() - started
         memory = rss_mb() - before
-        for wal in folder.glob("*.sqlite3"):  # the bulk write's log folded in, as a later write would
-            with sqlite3.connect(wal) as db:
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
         added, removed, found = [], [], []
         for n in range(3):
@@ -189,9 +187,6 @@ def main() -> None:
         raise SystemExit(f"no archive index at {args.index}: run bench/archive.py first")
     results = []
     for engine in args.engines.split(","):
-        if engine != "fts5" and importlib.util.find_spec(engine) is None:
-            print(f"{engine}: not installed (pip install {engine}), skipped")
-            continue
         run = subprocess.run([sys.executable, __file__, "--engine", engine, "--index", str(args.index),
                               "--copies", str(args.copies)],
                              capture_output=True, text=True, check=True)
