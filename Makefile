@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INDEX ?= index
 
-.PHONY: install run test bench train
+.PHONY: install run test bench train screenshots
 
 $(BIN)/assistant: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The web chat's and the report's screenshots in docs/, taken by the browser tests.
+screenshots: install
+	ASSISTANT_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_ui.py tests/test_report.py
 
 # Rebuilds assistant/models/ from ../shared/train: the sentence model and the reader from squad/ (the reader
 # on a GPU when there is one), then the decline model from squad11/ and news/, asked of whole and silenced

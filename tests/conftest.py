@@ -19,6 +19,14 @@ QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.jsonl"
 CORPUS = ROOT.parent / "shared" / "corpus" / "news.jsonl"
 
 
+def shared(path: Path) -> Path:
+    """A file of ../shared, or a skip that names it: a checkout without ../shared beside it runs
+    the rest."""
+    if not path.exists():
+        pytest.skip(f"{path} is missing: this test needs ../shared beside the checkout")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch, tmp_path):
     """No ASSISTANT_* from the developer's shell; the default index lives in tmp_path."""
@@ -26,6 +34,15 @@ def clean_environ(monkeypatch, tmp_path):
         if name.startswith("ASSISTANT_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save what they saw: $ASSISTANT_SCREENSHOTS (`make screenshots`
+    writes docs/), else a temporary folder: a test run writes nothing into the repository."""
+    folder = Path(os.environ.get("ASSISTANT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +65,7 @@ def seeds_among_stories_that_share_the_words(tmp_path_factory) -> Assistant:
     Cambodia and a bank's capital increase."""
     folder = tmp_path_factory.mktemp("sharing")
     wanted = {"bbc-business-209", "bbc-sport-186", "bbc-tech-004", "reuters-17991"}
-    with open(CORPUS, encoding="utf-8") as lines:
+    with open(shared(CORPUS), encoding="utf-8") as lines:
         stories = [line for line in lines if json.loads(line)["id"] in wanted]
     (folder / "news.jsonl").write_text("".join(stories), encoding="utf-8")
     assistant = Assistant(settings=Settings(index=folder / "index"))

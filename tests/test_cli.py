@@ -57,9 +57,9 @@ def test_questions_from_stdin_are_one_conversation(seeded_index, monkeypatch, ca
 
 
 def test_eval_prints_the_figures(seeded_index, capsys):
-    from .conftest import QUESTIONS
+    from .conftest import QUESTIONS, shared
 
-    assert main(["eval", str(QUESTIONS), "--index", str(seeded_index)]) == 0
+    assert main(["eval", str(shared(QUESTIONS)), "--index", str(seeded_index)]) == 0
     out = capsys.readouterr().out
     for figure in ("answer hit", "evidence hit", "citation validity 100.0%", "mean cited characters",
                    "unanswerable declined"):

@@ -5,14 +5,14 @@ from assistant.eval import load_questions, run
 
 from assistant import Assistant
 
-from .conftest import QUESTIONS, ROOT
+from .conftest import QUESTIONS, ROOT, shared
 
 SQUAD_DEV = ROOT.parent / "shared" / "eval" / "squad-dev"
 
 
 @pytest.fixture(scope="module")
 def report(seeded):
-    return run(seeded, load_questions(QUESTIONS))
+    return run(seeded, load_questions(shared(QUESTIONS)))
 
 
 def test_question_set_meets_the_floors(report):
@@ -28,7 +28,7 @@ def test_question_set_meets_the_floors(report):
 @pytest.fixture(scope="module")
 def squad_dev_report(tmp_path_factory):
     assistant = Assistant(index=tmp_path_factory.mktemp("squad-dev") / "index")
-    assistant.ingest([SQUAD_DEV / "docs"])
+    assistant.ingest([shared(SQUAD_DEV / "docs")])
     return run(assistant, load_questions(SQUAD_DEV / "questions.jsonl"))
 
 
@@ -71,7 +71,7 @@ def test_declines_are_counted_per_kind_when_the_set_labels_them(seeded, tmp_path
                     '{"question": "Who won the match?", "answers": null, "type": "null"}\n', encoding="utf-8")
     report = run(seeded, load_questions(path))
     assert report.totals()["declined_by_kind"] == {"answerable": "0/1", "null": "2/2", "silent": "1/1"}
-    assert "declined_by_kind" not in run(seeded, load_questions(QUESTIONS)).totals()
+    assert "declined_by_kind" not in run(seeded, load_questions(shared(QUESTIONS))).totals()
 
 
 def test_the_short_answer_is_scored_as_squad_scores_it(seeded, tmp_path):

@@ -12,9 +12,11 @@ import pytest
 from assistant import Assistant, IndexMissingError, Settings
 from assistant.cli import main
 
-from .conftest import QUESTIONS, SEEDS, free_port, serving, wait_for
+from .conftest import QUESTIONS, SEEDS, free_port, serving, shared, wait_for
 
-QUESTION_SET = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+
+def question_set() -> list[str]:
+    return [json.loads(line)["question"] for line in shared(QUESTIONS).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,9 @@ def test_server_store_answers_as_the_embedded_index_does(chroma_url, seeded, tmp
     assert main(["documents", *flags]) == 0
     assert "002_41f72d074bf60d22.txt" in capsys.readouterr().out
     served = Assistant(settings=Settings(index=tmp_path / "cache", chroma_url=chroma_url))
-    for question in QUESTION_SET:
+    for question in question_set():
         assert served.ask(question) == seeded.ask(question), question
-    assert main(["eval", str(QUESTIONS), *flags]) == 0
+    assert main(["eval", str(shared(QUESTIONS)), *flags]) == 0
     assert "answer hit" in capsys.readouterr().out
 
 
@@ -58,8 +60,8 @@ def test_web_server_over_the_chroma_server(chroma_url, seeded, tmp_path):
     with serving(tmp_path / "cache", CHROMA_URL=chroma_url) as url:
         health = httpx.get(f"{url}/api/health").json()
         assert health["index"] == chroma_url and health["documents"] == 2
-        answer = httpx.post(f"{url}/api/ask", json={"question": QUESTION_SET[0]}).json()
-        assert answer == seeded.ask(QUESTION_SET[0]).to_dict()
+        answer = httpx.post(f"{url}/api/ask", json={"question": question_set()[0]}).json()
+        assert answer == seeded.ask(question_set()[0]).to_dict()
 
 
 def test_an_article_written_through_one_process_is_answered_by_every_other(chroma_url, tmp_path):

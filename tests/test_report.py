@@ -7,9 +7,7 @@ import pytest
 
 from assistant.cli import main
 
-from .conftest import ROOT
 
-SCREENSHOT = ROOT / "bench" / "results" / "eval-report.png"
 SET = [  # what each should score, worked out by hand from the seed articles
     {"question": "How did Bondarev deliver his resignation letter to the ambassador?", "answers": ["telephone"],
      "evidence": [{"source": "002_41f72d074bf60d22.txt", "quote": "via telephone"}]},  # pass
@@ -47,7 +45,7 @@ def _total(page: str, name: str) -> str:
     return re.search(rf"<th>{name}</th><td class='num'>([^<]*)</td>", page).group(1)
 
 
-def test_report_renders_in_chromium_with_its_plot(seeded_index, questions, tmp_path):
+def test_report_renders_in_chromium_with_its_plot(seeded_index, questions, tmp_path, screenshots):
     sync_api = pytest.importorskip("playwright.sync_api")
     report = tmp_path / "report.html"
     assert main(["eval", str(questions), "--index", str(seeded_index), "--report", str(report)]) == 0
@@ -59,8 +57,7 @@ def test_report_renders_in_chromium_with_its_plot(seeded_index, questions, tmp_p
         page.goto(report.as_uri())
         assert page.evaluate("document.querySelector('img').naturalWidth") > 300
         assert page.locator("#questions tr").count() == 1 + len(SET)
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.screenshot(path=str(screenshots / "eval-report.png"), full_page=True)
         browser.close()
     assert outside == []
 

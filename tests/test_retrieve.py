@@ -8,7 +8,7 @@ from assistant import Assistant, Settings
 from assistant.eval import load_questions
 from assistant.terms import words
 
-from .conftest import CORPUS, QUESTIONS, SEEDS
+from .conftest import CORPUS, QUESTIONS, SEEDS, shared
 
 
 def test_retriever_is_a_langchain_retriever_with_verbatim_offsets(seeded):
@@ -54,7 +54,7 @@ def _indexed(folder: Path, sources: list[Path]) -> Assistant:
 def seeds_alone_and_among_distractors(tmp_path_factory) -> tuple[Assistant, Assistant]:
     """seeds/ alone, and seeds/ with the first 40 archive articles, none of which names Bondarev."""
     folder = tmp_path_factory.mktemp("distractors")
-    with open(CORPUS, encoding="utf-8") as lines:
+    with open(shared(CORPUS), encoding="utf-8") as lines:
         (folder / "news.jsonl").write_text("".join(itertools.islice(lines, 40)), encoding="utf-8")
     return _indexed(folder / "alone", [SEEDS]), _indexed(folder / "among", [SEEDS, folder / "news.jsonl"])
 
@@ -63,7 +63,7 @@ def test_unrelated_articles_do_not_reorder_the_passages_of_the_article_asked_abo
     """Passages are ranked by the term statistics of the leading articles, not of the whole
     index: among other articles "Bondarev" is rare and would outweigh the words that matter."""
     alone, among_distractors = seeds_alone_and_among_distractors
-    questions = [q.question for q in load_questions(QUESTIONS) if "Bondarev" in q.question]
+    questions = [q.question for q in load_questions(shared(QUESTIONS)) if "Bondarev" in q.question]
     seeds = {p.name for p in SEEDS.iterdir()}
     compared = 0
     for question in questions:

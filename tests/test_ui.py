@@ -7,10 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ROOT, serving
+from .conftest import serving
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = ROOT / "bench" / "results" / "web-chat.png"
 QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 HOSTILE = '<img src=x onerror="window.hostile = 1">'
 
@@ -73,13 +72,13 @@ def test_answer_with_markers_and_the_cited_span_highlighted(chat):
     assert f"\"{quote}\"" in chat.input_value("#plain textarea")  # the copyable plain text
 
 
-def test_the_words_that_answer_are_marked_inside_the_quote_and_the_article(chat):
+def test_the_words_that_answer_are_marked_inside_the_quote_and_the_article(chat, screenshots):
     ask(chat, "How old is Bondarev?")
     last = chat.locator(BOT).last
     assert [t.strip() for t in last.locator("strong").all_inner_texts() if t.strip() == "41"] == ["41", "41"]
     last.locator("a[href^='#cite-']").first.click()  # [1], the citation that holds it
     chat.wait_for_function("() => document.querySelector('#article mark b')?.innerText === '41'")
-    chat.screenshot(path=str(SCREENSHOT.with_name("short-answer.png")), full_page=True)
+    chat.screenshot(path=str(screenshots / "short-answer.png"), full_page=True)
 
 
 def test_citation_list_and_earlier_markers_show_their_own_span(chat):
@@ -147,23 +146,22 @@ def test_editor_marks_an_answer_and_downloads_the_question_set(chat):
     assert record["evidence"] == [{"source": "002_41f72d074bf60d22.txt", "quote": first_quote(chat, QUESTION)}]
 
 
-def test_evaluate_tab_reports_on_the_marked_questions(chat):
+def test_evaluate_tab_reports_on_the_marked_questions(chat, screenshots):
     chat.get_by_role("tab", name="Evaluate").click()
     chat.click("#run-marked")
     chat.wait_for_selector("#report-status :text('Evaluated 1 question(s)')")
     report = chat.frame_locator("#report iframe")
     assert report.locator("#totals").inner_text().count("1.0") >= 2  # answer hit and evidence hit
     assert "pass" in report.locator("#questions").inner_text()
-    chat.screenshot(path=str(SCREENSHOT.with_name("evaluate-tab.png")), full_page=True)
+    chat.screenshot(path=str(screenshots / "evaluate-tab.png"), full_page=True)
     chat.get_by_role("tab", name="Chat").click()
 
 
-def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat):
+def test_new_conversation_starts_clean_and_nothing_left_the_machine(chat, screenshots):
     ask(chat, "Why did Boris Bondarev resign?")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     chat.locator("#citations label").first.click()
     chat.wait_for_selector("#article mark")
-    chat.screenshot(path=str(SCREENSHOT), full_page=True)
+    chat.screenshot(path=str(screenshots / "web-chat.png"), full_page=True)
     chat.click("#new")
     chat.wait_for_function(f"() => !document.querySelector(\"{BOT}\")")
     assert "The articles do not say" in ask(chat, "How old is he?")
