@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,16 +37,19 @@ ARTICLE = ("The Zorbulan festival opened in Kestrel Bay with 412 lanterns on Tue
 QUESTION = "How many lanterns did the Zorbulan festival open with?"
 
 sys.path.insert(0, str(ROOT))
-from assistant.chunking import Chunk, split  # noqa: E402
+from assistant.chunking import split  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.index import Index  # noqa: E402
 from assistant.lexical import LexicalIndex, Ranking  # noqa: E402
 from assistant.sources import document_from_text  # noqa: E402
 from assistant.terms import terms  # noqa: E402
 
 
 def passages(index: Path, copies: int) -> list:
-    with sqlite3.connect(index / "lexical" / "lexical.sqlite3") as db:
-        rows = db.execute("SELECT doc_id, start, end, text FROM passages ORDER BY doc_id, start").fetchall()
-    return [Chunk(f"{doc_id}#{n}" if n else doc_id, *rest) for n in range(copies) for doc_id, *rest in rows]
+    store = Index(Settings(index=index))
+    ids = [d.id for d in store.documents()]
+    rows = [c for at in range(0, len(ids), 500) for chunks in store.passages(ids[at : at + 500]).values() for c in chunks]
+    return [replace(c, doc_id=f"{c.doc_id}#{n}") if n else c for n in range(copies) for c in rows]
 
 
 class Bm25s:
@@ -183,7 +187,7 @@ def main() -> None:
     if args.engine:
         print(json.dumps(measure(args.engine, args.index, args.copies, questions)))
         return
-    if not (args.index / "lexical" / "lexical.sqlite3").is_file():
+    if not (args.index / "chroma.sqlite3").is_file():
         raise SystemExit(f"no archive index at {args.index}: run bench/archive.py first")
     results = []
     for engine in args.engines.split(","):
