@@ -1,5 +1,7 @@
 """A chat assistant grounded in source texts: every answer cites verbatim passages."""
 
+from importlib.metadata import version
+
 from .answer import Answer, Citation
 from .chunking import Chunk
 from .config import Settings
@@ -8,6 +10,7 @@ from .pipeline import Assistant
 from .retrieve import Passage, PassageRetriever
 from .sources import Document
 
+__version__ = version("assistant")  # the one version: pyproject.toml's
 __all__ = [
     "Answer",
     "AnswerError",

@@ -6,8 +6,6 @@ under /v1 (the OpenAI-compatible routes, completions.py) it has OpenAI's error s
 from __future__ import annotations
 
 import logging
-import secrets
-from typing import Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import completions, mcp_server
+from . import __version__, completions, mcp_server
+from .auth import CHALLENGE, REFUSED, authorised
+from .chat import Turn
 from .errors import (
     AnswerError,
     AssistantError,
@@ -42,11 +42,6 @@ OPENAI_ERRORS = {400: ("invalid_request_error", None), 401: ("invalid_request_er
                  404: ("invalid_request_error", "model_not_found"), 405: ("invalid_request_error", None),
                  409: ("server_error", None), 413: ("invalid_request_error", "request_too_large"),
                  500: ("server_error", None), 503: ("server_error", None)}
-
-
-class Turn(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str
 
 
 class AskRequest(BaseModel):
@@ -109,7 +104,7 @@ ERRORS = {code: {"model": Error} for code in (400, 401, 404, 413, 422, 503)}
 def create_app(assistant: Assistant, host: str = "127.0.0.1") -> FastAPI:
     """The FastAPI app serving `assistant` on `host`: /api, /v1 (OpenAI-compatible), /mcp; the web
     chat mounts itself on it at /."""
-    app = FastAPIOffline(title="assistant", description=__doc__, version="0.1.0")  # /docs from local files
+    app = FastAPIOffline(title="assistant", description=__doc__, version=__version__)  # /docs from local files
     app.state.assistant = assistant
     if assistant.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=assistant.settings.cors_origins.split(","),
@@ -155,8 +150,7 @@ def _router() -> APIRouter:
 
     @router.post("/ask", response_model=AnswerOut)
     def ask(body: AskRequest, request: Request) -> dict:
-        history = [t.model_dump() for t in body.history]
-        return _assistant(request).ask(body.question, history, body.k).to_dict()
+        return _assistant(request).ask(body.question, body.history, body.k).to_dict()
 
     @router.get("/documents", response_model=list[DocumentOut])
     def documents(request: Request) -> list[dict]:
@@ -210,13 +204,8 @@ def _document(document: Document) -> dict:
 
 
 def _authorised(request: Request) -> None:
-    token = _assistant(request).settings.api_token
-    if not token:
-        return
-    given = request.headers.get("authorization", "")
-    if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        raise HTTPException(401, "missing or wrong token: send 'Authorization: Bearer <ASSISTANT_API_TOKEN>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+    if not authorised(_assistant(request).settings.api_token, request.headers.get("authorization", "")):
+        raise HTTPException(401, REFUSED, headers=CHALLENGE)
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:

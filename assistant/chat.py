@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from .errors import AnswerError
 
@@ -26,7 +27,9 @@ _NOT_NAMES = frozenset("I I'm I've Mr Mrs Ms Dr The A An In On At And But What W
 
 @dataclass(frozen=True)
 class Turn:
-    role: str  # "user" or "assistant"
+    """One turn of a conversation: the one definition, validated as it is by /api and MCP."""
+
+    role: Literal["user", "assistant"]
     content: str
 
 

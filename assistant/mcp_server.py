@@ -8,7 +8,6 @@ each returns the objects /api returns, as structured content and as readable tex
 from __future__ import annotations
 
 import contextlib
-import secrets
 from typing import Annotated
 
 import anyio
@@ -20,6 +19,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from . import __version__
+from .auth import CHALLENGE, REFUSED, authorised
+from .chat import Turn
 from .completions import with_sources
 from .errors import AssistantError
 from .pipeline import MAX_K, Assistant
@@ -33,11 +35,6 @@ Every answer is made of verbatim quotes, each cited as [n]: a citation gives the
 itself, which equals text[start:end] of the article's `version`: check it with get_document.
 A decline ("abstained": true, "The articles do not say") is an answer: the articles hold nothing
 that supports one. Say so to the user; do not fill the gap from general knowledge."""
-
-
-class Turn(BaseModel):
-    role: str = Field(description="'user' or 'assistant'")
-    content: str
 
 
 class PassageOut(BaseModel):
@@ -58,7 +55,7 @@ class Documents(BaseModel):
 
 def build(assistant: Assistant) -> MCPServer:
     """The MCP server for `assistant`: its four tools."""
-    server = MCPServer("assistant", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
+    server = MCPServer("assistant", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     @server.tool(description="Answer a question from the loaded articles with cited verbatim quotes, or "
                              "decline when they do not say. `history`: the conversation so far (role and "
@@ -66,8 +63,7 @@ def build(assistant: Assistant) -> MCPServer:
                              "Returns the answer text with [n] markers and its citations (article id, "
                              "character offsets, verbatim quote, version). A decline is an answer.")
     async def ask(question: str, history: list[Turn] | None = None) -> Annotated[CallToolResult, AnswerOut]:
-        turns = [t.model_dump() for t in history or []]
-        answer = await _call(assistant.ask, question, turns)
+        answer = await _call(assistant.ask, question, history or [])
         return CallToolResult(content=[TextContent(type="text", text=with_sources(answer))],
                               structured_content=answer.to_dict())
 
@@ -137,10 +133,8 @@ class _Guarded:
         self.app, self.token = app, token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        given = dict(scope.get("headers", [])).get(b"authorization", b"")
-        if not secrets.compare_digest(given, f"Bearer {self.token}".encode()):
-            message = "missing or wrong token: send 'Authorization: Bearer <ASSISTANT_API_TOKEN>'"
-            response = JSONResponse({"error": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if not authorised(self.token, dict(scope.get("headers", [])).get(b"authorization", b"")):
+            response = JSONResponse({"error": REFUSED}, status_code=401, headers=CHALLENGE)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
