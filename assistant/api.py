@@ -31,7 +31,7 @@ from .errors import (
     SourceError,
 )
 from .pipeline import MAX_K, Assistant
-from .sources import ARTICLES, Document
+from .sources import ARTICLES
 from .wire import NOT_BLANK, AnswerOut, DocumentOut, DocumentText
 
 log = logging.getLogger("assistant.api")
@@ -153,20 +153,19 @@ def _router() -> APIRouter:
         return _assistant(request).ask(body.question, body.history, body.k).to_dict()
 
     @router.get("/documents", response_model=list[DocumentOut])
-    def documents(request: Request) -> list[dict]:
-        return [{"id": d.id, "title": d.title, "chars": d.chars, "passages": d.passages, "versions": d.versions}
-                for d in _assistant(request).documents()]
+    def documents(request: Request) -> list[DocumentOut]:
+        return [DocumentOut.of(d) for d in _assistant(request).documents()]
 
     @router.get("/documents/{doc_id:path}", response_model=DocumentText)
-    def document(doc_id: str, request: Request, version: str | None = None) -> dict:
+    def document(doc_id: str, request: Request, version: str | None = None) -> DocumentText:
         """The text citations point into; `version` (a citation's) gives an earlier text."""
         found = _assistant(request).document(doc_id, version)
         if found is None:
             raise HTTPException(404, f"no document {doc_id!r}{f' at version {version!r}' if version else ''} in the index")
-        return _document(found)
+        return DocumentText.of(found)
 
     @router.post("/documents", response_model=DocumentText, status_code=201, openapi_extra=UPLOAD_SCHEMA)
-    async def add(request: Request) -> dict:
+    async def add(request: Request) -> DocumentText:
         assistant = _assistant(request)
         limit = assistant.settings.max_file_bytes
         if int(request.headers.get("content-length") or 0) > 2 * limit:
@@ -177,7 +176,7 @@ def _router() -> APIRouter:
         else:
             body = _parse(NewDocument, await _json(request))
             added = await run_in_threadpool(assistant.add_text, body.text, body.title, body.id)
-        return _document(added)
+        return DocumentText.of(added)
 
     @router.delete("/documents/{doc_id:path}", response_model=Removed)
     def remove(doc_id: str, request: Request) -> dict:
@@ -196,11 +195,6 @@ def _router() -> APIRouter:
 
 def _assistant(request: Request) -> Assistant:
     return request.app.state.assistant
-
-
-def _document(document: Document) -> dict:
-    return {"id": document.id, "title": document.title, "text": document.text, "version": document.version,
-            "outlet": document.outlet, "date": document.date, "url": document.url}
 
 
 def _authorised(request: Request) -> None:

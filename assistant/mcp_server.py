@@ -86,14 +86,12 @@ def build(assistant: Assistant) -> MCPServer:
         if found is None:
             at = f" at version {version!r}" if version else ""
             raise ToolError(f"no document {id!r}{at} in the index: list_documents gives the ids")
-        return DocumentText(id=found.id, title=found.title, text=found.text, version=found.version,
-                            outlet=found.outlet, date=found.date, url=found.url)
+        return DocumentText.of(found)
 
     @server.tool(description="The articles loaded: id, title, characters, passages and versions kept.")
     async def list_documents() -> Documents:
         listed = await _call(assistant.documents)
-        return Documents(documents=[DocumentOut(id=d.id, title=d.title, chars=d.chars, passages=d.passages,
-                                                versions=d.versions) for d in listed])
+        return Documents(documents=[DocumentOut.of(d) for d in listed])
 
     return server
 

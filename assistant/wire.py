@@ -3,7 +3,13 @@ OpenAI-compatible endpoint and the MCP tools, so that all three return the same 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from .index import DocumentInfo
+    from .sources import Document
 
 NOT_BLANK = r"\S"  # the pattern of a text with at least one character that is not a space
 
@@ -47,6 +53,10 @@ class DocumentOut(BaseModel):
     passages: int
     versions: int
 
+    @classmethod
+    def of(cls, info: DocumentInfo) -> DocumentOut:
+        return cls(id=info.id, title=info.title, chars=info.chars, passages=info.passages, versions=info.versions)
+
 
 class DocumentText(BaseModel):
     id: str
@@ -56,3 +66,8 @@ class DocumentText(BaseModel):
     outlet: str | None
     date: str | None
     url: str | None
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentText:
+        return cls(id=document.id, title=document.title, text=document.text, version=document.version,
+                   outlet=document.outlet, date=document.date, url=document.url)
