@@ -51,7 +51,7 @@ def standalone(question: str, history: Sequence[Turn]) -> str:
     """The question with its pronouns replaced by the conversation's subject; as asked when it
     names its own subject or there is no conversation."""
     subject = _subject(history)
-    if not subject or names(question) or not (_PERSON.search(question) or _GROUP.search(question)):
+    if not subject or named_subjects(question) or not (_PERSON.search(question) or _GROUP.search(question)):
         return question
     # News style names a person by surname after the first mention; a group by its full name.
     question = _OPENER.sub("", question)
@@ -64,8 +64,9 @@ def _refer(name: str, pronoun: str) -> str:
     return f"{name}'s" if pronoun.lower() in _POSSESSIVE else name
 
 
-def names(text: str) -> list[str]:
-    """Runs of capitalised words that do not start a sentence: people, places, bodies."""
+def named_subjects(text: str) -> list[str]:
+    """Runs of capitalised words that do not start a sentence: the people, places and bodies a
+    conversation can be about ("Boris Bondarev", "Foreign Ministry"), whole, as a pronoun refers to them."""
     found = []
     for match in _NAME.finditer(text.strip()):
         words = [w for w in match.group().split() if w.rstrip("'’s") not in _NOT_NAMES]
@@ -77,6 +78,6 @@ def names(text: str) -> list[str]:
 def _subject(history: Sequence[Turn]) -> str | None:
     for role in ROLES:
         for turn in reversed(history):
-            if turn.role == role and (found := names(turn.content)):
+            if turn.role == role and (found := named_subjects(turn.content)):
                 return found[0]
     return None

@@ -1,7 +1,7 @@
 import pytest
 
 from assistant import AnswerError
-from assistant.chat import Turn, names, standalone, turns
+from assistant.chat import Turn, named_subjects, standalone, turns
 
 ASKED = [Turn("user", "Why did Boris Bondarev resign?"), Turn("assistant", "The articles do not say.")]
 
@@ -31,8 +31,8 @@ def test_subject_falls_back_to_the_assistant_turn():
     assert standalone("Where does he live?", history) == "Where does Bondarev live?"
 
 
-def test_names_skip_sentence_openers_and_pronouns():
-    assert names("What did Bondarev say about Sergey Lavrov? I think The AP said so.") == [
+def test_named_subjects_skip_sentence_openers_and_pronouns():
+    assert named_subjects("What did Bondarev say about Sergey Lavrov? I think The AP said so.") == [
         "Bondarev", "Sergey Lavrov", "AP"]
 
 
