@@ -23,11 +23,11 @@ from .chunking import Chunk
 from .config import Settings
 from .embeddings import Embedder
 from .lexical import LexicalIndex
+from .reader import Reading
 from .retrieve import Passage
 from .scorer import (
     Candidate,
     Features,
-    Found,
     Paraphrase,
     Query,
     Scorer,
@@ -157,7 +157,7 @@ class ExtractiveAnswerer:
         return Features(query, candidates(passages, self.lexical), self.lexical, articles, self.document,
                         Paraphrase(self.similarity, self.settings.paraphrase_floor))
 
-    def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray, span: Found | None) -> list[Chunk]:
+    def _choose(self, cands: Sequence[Candidate], probabilities: np.ndarray, span: Reading | None) -> list[Chunk]:
         """The sentence most likely to answer; the runner-up too when the model is unsure between
         them; the best one's neighbour where the reader found the answer; and the sentence after
         any that asks a question ("Am I concerned?")."""
@@ -239,7 +239,7 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
     return Answer(question=question, text=" ".join(texts), citations=tuple(citations.values()), notice=notice)
 
 
-def short(answer: Answer, span: Found | None, document: Callable[[str], Document | None],
+def short(answer: Answer, span: Reading | None, document: Callable[[str], Document | None],
           kind: str) -> ShortAnswer | None:
     """The reader's answer span, trimmed to the phrase a person would underline, where it lies
     inside a citation; None for a question that asks why or how, or where the reader is not sure."""
@@ -289,11 +289,11 @@ def _matched(asked: Sequence[tuple[str, str]], text: str) -> list[str]:
     return [t for w, t in asked if matches(w, t, have)]
 
 
-def _holds(chunk: Chunk, span: Found) -> bool:
+def _holds(chunk: Chunk, span: Reading) -> bool:
     return chunk.doc_id == span.doc_id and chunk.start <= span.start < chunk.end
 
 
-def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]], span: Found | None = None) -> tuple[int, int]:
+def _trim(chunk: Chunk, asked: Sequence[tuple[str, str]], span: Reading | None = None) -> tuple[int, int]:
     """The shortest run of clauses of a long sentence that has all the question terms the
     sentence has, and the reader's answer where it lies there, with one more clause on each side
     (answers sit next to the words asked)."""

@@ -27,9 +27,17 @@ WORD_PIECES = "bert.embeddings.word_embeddings.weight"  # the packaged model's, 
 
 @dataclass(frozen=True)
 class Reading:
-    margin: float  # the best span's score less the "no answer" score: above 0, an answer is there
-    start: int  # the best span, in characters of the window
+    """The reader's best span and its margin over "no answer" (above 0: the reader takes it for
+    the answer). Offsets are the window's as read, the article's once `within` has placed it."""
+
+    margin: float
+    start: int
     end: int
+    doc_id: str | None = None  # the article, once placed in it
+
+    def within(self, doc_id: str, window_start: int) -> Reading:
+        """The same span in offsets of the article whose text at `window_start` was read."""
+        return Reading(self.margin, window_start + self.start, window_start + self.end, doc_id)
 
 
 def encode(tokenizer, questions: Sequence[str], windows: Sequence[str], answers: Sequence | None = None) -> dict:

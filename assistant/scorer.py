@@ -28,7 +28,7 @@ from .config import DEFAULT_MODEL, MODEL_CACHE
 from .embeddings import resolve
 from .errors import ConfigError
 from .lexical import LexicalIndex, Ranking
-from .reader import Reader
+from .reader import Reader, Reading
 from .retrieve import FOLDED_KEPT, Passage
 from .sources import Document
 from .terms import NAME, fold, forms, holds, names, stems, terms, words
@@ -337,13 +337,12 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
     return np.array([p1, p2, p1 - p2, *question_row, cover_max, *best_row, reading], dtype=np.float32)
 
 
-def read(reader: Reader, features: Features, probabilities: np.ndarray) -> list[Found]:
+def read(reader: Reader, features: Features, probabilities: np.ndarray) -> list[Reading]:
     """What `reader` finds in the windows of `read_order`, in article offsets."""
     cands = [features.cands[i] for i in read_order(probabilities)]
     readings = reader.read(features.query.text, [features.window_text(c) for c in cands])
     starts = [features.window(c)[0] for c in cands]
-    return [Found(c.chunk.doc_id, start + r.start, start + r.end, r.margin)
-            for c, start, r in zip(cands, starts, readings)]
+    return [r.within(c.chunk.doc_id, start) for c, start, r in zip(cands, starts, readings)]
 
 
 def matches(word: str, term: str, have: frozenset[str]) -> bool:
@@ -376,16 +375,6 @@ def _in_vocabulary(word: str, term: str, vocabulary: frozenset[str]) -> bool:
 
 def _share(flags: list[bool]) -> float:
     return sum(flags) / len(flags) if flags else 1.0
-
-
-@dataclass(frozen=True)
-class Found:
-    """The reader's best span in a window, in offsets of its article, and its margin over "no
-    answer" (above 0: the reader takes it for the answer)."""
-    doc_id: str
-    start: int
-    end: int
-    margin: float
 
 
 @dataclass(frozen=True)
@@ -424,10 +413,10 @@ class Scorer:
     def decline_probability(self, row: np.ndarray) -> float:
         return float(self.decline.predict(row[None, :], num_threads=1)[0])
 
-    def read(self, features: Features, probabilities: np.ndarray) -> list[Found]:
+    def read(self, features: Features, probabilities: np.ndarray) -> list[Reading]:
         return read(self.reader, features, probabilities)
 
-    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Found],
+    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Reading],
                  threshold: float | None = None) -> bool:
         """Whether no candidate answers: the decline model says so (at `threshold`, or the
         trained one)."""
