@@ -147,19 +147,6 @@ def test_cors_lets_the_configured_origins_in_and_no_other(seeded):
         assert allowed("http://elsewhere.example") is None
 
 
-def test_token_guards_the_api_but_not_the_web_chat(seeded_index, tmp_path):
-    import shutil
-
-    index = tmp_path / "index"
-    shutil.copytree(seeded_index, index)
-    with serving(index, ASSISTANT_API_TOKEN="s3cret") as url:
-        assert httpx.get(f"{url}/api/health").status_code == 401
-        assert httpx.get(f"{url}/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert "error" in httpx.get(f"{url}/api/documents").json()
-        assert httpx.get(f"{url}/api/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        assert httpx.get(f"{url}/").status_code == 200
-
-
 def test_schemathesis_all_checks_find_nothing(api):
     """Property-based requests from /openapi.json with every check (the schema tells the truth:
     what is refused is declared, other methods get 405), bounded in examples and time. Runs last:
@@ -167,7 +154,7 @@ def test_schemathesis_all_checks_find_nothing(api):
     config = ROOT / "bench" / "schemathesis.toml"
     run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
                           f"{api.base_url}/openapi.json", "--checks", "all", "--max-examples", "20",
-                          "--max-time", "90", "--seed", "1", "--generation-database", "none"],
+                          "--max-time", "45", "--seed", "1", "--generation-database", "none"],
                          capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "passed" in run.stdout

@@ -6,13 +6,14 @@ import time
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from assistant import Assistant, IndexMissingError, Settings
+from assistant.api import create_app
 from assistant.cli import main
 
-from .conftest import QUESTIONS, SEEDS, free_port, serving, shared, wait_for
+from .conftest import QUESTIONS, SEEDS, free_port, shared, wait_for
 
 
 def question_set() -> list[str]:
@@ -55,12 +56,12 @@ def test_server_store_answers_as_the_embedded_index_does(chroma_url, seeded, tmp
     assert "answer hit" in capsys.readouterr().out
 
 
-def test_web_server_over_the_chroma_server(chroma_url, seeded, tmp_path):
+def test_web_app_over_the_chroma_server(chroma_url, seeded, tmp_path):
     Assistant(settings=Settings(index=tmp_path / "cache", chroma_url=chroma_url)).ingest([SEEDS])
-    with serving(tmp_path / "cache", CHROMA_URL=chroma_url) as url:
-        health = httpx.get(f"{url}/api/health").json()
+    with TestClient(create_app(Assistant(settings=Settings(index=tmp_path / "cache", chroma_url=chroma_url)))) as api:
+        health = api.get("/api/health").json()
         assert health["index"] == chroma_url and health["documents"] == 2
-        answer = httpx.post(f"{url}/api/ask", json={"question": question_set()[0]}).json()
+        answer = api.post("/api/ask", json={"question": question_set()[0]}).json()
         assert answer == seeded.ask(question_set()[0]).to_dict()
 
 

@@ -18,6 +18,8 @@ from assistant.sources import document_from_text
 
 from .conftest import CORPUS, SEEDS, pdf_bytes, shared
 
+ARTICLES = 150
+
 
 def test_reingesting_unchanged_files_changes_nothing(seed_copy, settings):
     a = Assistant(settings=settings)
@@ -201,9 +203,10 @@ def _stored(index: Path) -> tuple[dict, dict, dict]:
 
 
 def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
+    """An ingest of ARTICLES archive articles (enough batches that a kill lands mid-run)."""
     archive = tmp_path / "news.jsonl"
     with open(shared(CORPUS)) as lines:
-        archive.write_text("".join(next(lines) for _ in range(300)), encoding="utf-8")
+        archive.write_text("".join(next(lines) for _ in range(ARTICLES)), encoding="utf-8")
     command = [sys.executable, "-m", "assistant.cli", "ingest", str(archive), "--index"]
     started = time.monotonic()
     subprocess.run(command + [str(tmp_path / "clean")], check=True, capture_output=True, timeout=600)
@@ -219,7 +222,7 @@ def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     assert re.search(r"\b[1-9]\d* added|incomplete from an interrupted ingest removed", rerun.stdout), rerun.stdout
     passages, documents, lexical = _stored(tmp_path / "killed")
     clean_passages, clean_documents, clean_lexical = _stored(tmp_path / "clean")
-    assert len(documents) == 300 and documents == clean_documents
+    assert len(documents) == ARTICLES and documents == clean_documents
     assert passages == clean_passages == lexical == clean_lexical
 
 

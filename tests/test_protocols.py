@@ -194,10 +194,15 @@ def test_mcp_over_stdio(seeded_index, seeded, tmp_path):
     check_tour(seen, seeded.ask(QUESTION).to_dict(), texts)
 
 
-def test_token_guards_v1_and_mcp(seeded_index, tmp_path):
+def test_token_guards_api_v1_and_mcp_but_not_the_web_chat(seeded_index, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(seeded_index, index)
     with serving(index, ASSISTANT_API_TOKEN="s3cret") as base:
+        assert httpx.get(f"{base}/api/health").status_code == 401
+        assert httpx.get(f"{base}/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert "error" in httpx.get(f"{base}/api/documents").json()
+        assert httpx.get(f"{base}/api/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert httpx.get(f"{base}/").status_code == 200
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=f"{base}/v1", api_key="wrong", max_retries=0).models.list()
         right = openai.OpenAI(base_url=f"{base}/v1", api_key="s3cret", max_retries=0)
