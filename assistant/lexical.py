@@ -154,14 +154,17 @@ class LexicalIndex:
                                          "each process its own --index folder") from exc
                 time.sleep(0.05)
 
-    def _refresh(self) -> None:
-        """See the latest commit, this process's or another's; the caches start afresh."""
+    def _refresh(self, written: bool = True) -> None:
+        """See the latest commit, this process's or another's; the caches start afresh when it
+        was this process's or the index looks changed (a commit adds a segment)."""
         with self._lock:
+            seen = (self._searcher.num_docs, self._searcher.num_segments)
             self._index.reload()
             self._searcher = self._index.searcher()
-            self.generation += 1
-            self._passages.clear()
-            self._within.clear()
+            if written or (self._searcher.num_docs, self._searcher.num_segments) != seen:
+                self.generation += 1
+                self._passages.clear()
+                self._within.clear()
 
     def put(self, documents: Sequence[tuple[str, str, Sequence[Chunk]]]) -> None:
         """Store (id, version, passages) per article, replacing what was kept of each, in one commit."""
@@ -176,7 +179,7 @@ class LexicalIndex:
         """Apply what the store gained, changed or lost since the last catch-up (everything, the
         first time); True when anything changed here."""
         started = time.time()
-        self._refresh()  # another process sharing the folder may have written
+        self._refresh(written=False)  # another process sharing the folder may have written
         since = self._synced - SLACK if self._synced is not None else None
         changed = [(d, v) for d, v in index.changed_since(since) if self.version_of(d) != v]
         gone = [d for d in index.removed_since(since) if self.version_of(d) and not index.version_of(d)]

@@ -81,6 +81,11 @@ def test_an_article_written_through_one_process_is_answered_by_every_other(chrom
     again = first.add_text(added.text, title=added.title)
     third = Assistant(settings=Settings(index=tmp_path / "third", chroma_url=chroma_url))
     assert _cites(third, question, again.id)
+    # one sharing the first's cache folder (a server and a command line on one machine) reads and writes it too
+    beside = Assistant(settings=Settings(index=tmp_path / "first", chroma_url=chroma_url))
+    assert _cites(beside, question, again.id)
+    assert beside.remove(again.id) and _within_seconds(5, lambda: not _cites(first, question, again.id))
+    again = beside.add_text(added.text, title=added.title)
     # the second, started again on its ranking from before the article came back, catches up
     assert _cites(Assistant(settings=Settings(index=tmp_path / "second", chroma_url=chroma_url)), question, again.id)
 
