@@ -9,6 +9,8 @@
 3. A fresh process: time to the first answer and its resident memory (nothing rebuilt).
 4. The test question set on the archive index (the core floors), HNSW recall against exact search,
    warm latency through the Python API (and each step of an answer timed alone) and the HTTP API.
+5. Upload to answerable: `Assistant.add_text` of a short article until `ask` cites it (median of
+   three; each removed again).
 """
 
 from __future__ import annotations
@@ -121,6 +123,20 @@ def latencies(ask, questions: list[str], repeat: int = 3) -> dict:
     return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1), "asks": len(times)}
 
 
+def upload_to_answerable(assistant: Assistant, repeat: int = 3) -> dict:
+    """Seconds from `add_text` of a short new article until an answer cites it; removed after."""
+    times = []
+    for n in range(repeat):
+        started = time.perf_counter()
+        added = assistant.add_text(f"The Zorbulan festival number {n} opened in Kestrel Bay with {400 + n} lanterns.",
+                                   title=f"Zorbulan festival {n}")
+        answer = assistant.ask(f"How many lanterns did Zorbulan festival number {n} open with?")
+        times.append(time.perf_counter() - started)
+        assert any(c.source == added.id for c in answer.citations), answer.text
+        assistant.remove(added.id)
+    return {"median_s": round(float(np.median(times)), 3), "worst_s": round(max(times), 3)}
+
+
 def steps(assistant: Assistant, questions: list[str], repeat: int = 3) -> dict:
     """Where a warm answer's time goes: each step of it timed alone."""
     searcher = assistant.retriever.searcher
@@ -168,6 +184,7 @@ def main() -> None:
     results["hnsw"] = hnsw_recall(assistant, asked + sampled)
     results["python_api"] = latencies(assistant.ask, asked)
     results["steps"] = steps(assistant, asked)
+    results["upload_to_answerable"] = upload_to_answerable(assistant)
     del assistant  # the server process owns the index next
     port = free_port()
     server = start_server(args.index, port)
