@@ -46,7 +46,7 @@ def test_missing_index_on_the_server_says_how_to_make_one(chroma_url, tmp_path):
 def test_server_store_answers_as_the_embedded_index_does(chroma_url, seeded, tmp_path, capsys):
     flags = ["--chroma-url", chroma_url, "--index", str(tmp_path / "cache")]
     assert main(["ingest", str(SEEDS), *flags]) == 0
-    assert f"2 added" in capsys.readouterr().out
+    assert "2 added" in capsys.readouterr().out
     assert main(["documents", *flags]) == 0
     assert "002_41f72d074bf60d22.txt" in capsys.readouterr().out
     served = Assistant(settings=Settings(index=tmp_path / "cache", chroma_url=chroma_url))
