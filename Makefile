@@ -29,12 +29,14 @@ test: install
 screenshots: install
 	ASSISTANT_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_ui.py tests/test_report.py
 
-# Rebuilds assistant/models/ from ../shared/train: the sentence model and the reader from squad/ (the reader
-# on a GPU when there is one), then the decline model from squad11/ and news/, asked of whole and silenced
-# folders; every set's articles are indexed under .train/, folds are whole articles or weeks (docs/method.md).
-# STAGE=decline refits the decline model alone over the committed others (about 20 minutes on 2 cores).
+# Rebuilds assistant/models/ from ../shared/train in three stages (docs/method.md): the sentence model and
+# the reader from squad/ (the reader on a GPU when there is one); the reader further on silent windows of
+# squad11/ articles halved; the decline model from squad11/ and news/, asked of whole and silenced folders.
+# Every set's articles are indexed under .train/; folds are whole articles or weeks. STAGE=silence or
+# STAGE=decline starts at that stage over the committed models of those before it (the decline alone: about
+# 20 minutes on 2 cores).
 train: install
-	$(BIN)/python -m assistant.train $(if $(filter decline,$(STAGE)),--decline)
+	$(BIN)/python -m assistant.train $(if $(STAGE),--from $(STAGE))
 
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.

@@ -2,7 +2,7 @@
 
 from importlib.metadata import version
 
-from .answer import Answer, Citation
+from .cited import Answer, Citation
 from .chunking import Chunk
 from .config import Settings
 from .errors import AnswerError, AssistantError, ConfigError, IndexMissingError, LimitError, SourceError

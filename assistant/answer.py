@@ -1,6 +1,6 @@
 """Answer: the extractive answerer, which replies with verbatim sentences, each cited.
 
-A trained model (scorer.py) rates every retrieved sentence and its neighbours for how well it
+A trained model (scorer.py, over features.py) rates every retrieved sentence and its neighbours for how well it
 answers; one trained decision declines when none does, weighing what the leading articles lack
 of the question and what the reader (reader.py) finds around the best one, and says what they
 lack where they lack something. The answer cites the best sentence, the
@@ -13,32 +13,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .chunking import Chunk
+from .cited import Answer, Citation, ShortAnswer
 from .config import Settings
 from .embeddings import Embedder
 from .lexical import LexicalIndex
 from .reader import Reading
 from .retrieve import Passage
-from .scorer import (
-    Candidate,
-    Features,
-    Paraphrase,
-    Query,
-    Scorer,
-    asked_terms,
-    candidates,
-    get_scorer,
-    matches,
-    parse,
-)
+from .features import Candidate, Features, Paraphrase, candidates
+from .question import Query, asked_terms, parse
+from .scorer import Scorer, get_scorer
 from .sources import Document
-from .terms import terms, words
+from .terms import matches, terms, words
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 _INSTRUCTION = re.compile(
@@ -54,61 +46,6 @@ EXPLAINED = ("why", "how", "yes_no")  # kinds of question answered by an explana
 # training questions (../shared/train squad11 and news), its span matched the answer at F1 under
 # 0.4 on average (docs/method.md).
 PHRASE_MARGIN = -6.0
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    source: str  # Document.id
-    start: int  # character offsets into the document text
-    end: int
-    quote: str  # == document.text[start:end], checked before it is returned
-    title: str
-    version: str  # the content hash of the text the offsets point into
-    outlet: str | None = None
-    date: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class ShortAnswer:
-    """The words that answer, inside a cited quote: what a person would underline."""
-    text: str  # == document.text[start:end], checked as citations are
-    source: str  # Document.id
-    start: int
-    end: int
-    citation: int  # the number of the citation whose span holds it
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    text: str
-    citations: tuple[Citation, ...] = ()
-    abstained: bool = False
-    mode: str = "extractive"
-    notice: str | None = None
-    unsupported: tuple[str, ...] = ()
-    short_answer: ShortAnswer | None = None
-
-    def to_dict(self) -> dict:
-        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "mode": self.mode, "notice": self.notice, "unsupported": list(self.unsupported),
-                "short_answer": asdict(self.short_answer) if self.short_answer else None,
-                "citations": [asdict(c) for c in self.citations]}
-
-    def around(self, citation: Citation | None = None) -> tuple[str, str, str]:
-        """The answer text (or `citation`'s quote) split around the short answer: before, the
-        words that answer, after; the words are "" where it does not lie there."""
-        short, whole = self.short_answer, self.text if citation is None else citation.quote
-        if short is None or citation is not None and short.citation != citation.n:
-            return whole, "", ""
-        holder = self.citations[short.citation - 1]
-        at = 0 if citation is not None else self.text.find(f"{holder.quote} [{holder.n}]")
-        if at < 0:
-            return whole, "", ""
-        start, end = at + short.start - holder.start, at + short.end - holder.start
-        return whole[:start], whole[start:end], whole[end:]
 
 
 @lru_cache(maxsize=None)

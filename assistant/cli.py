@@ -147,13 +147,7 @@ def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         return
-    phrase = f"{answer.short_answer.text} — " if answer.short_answer else ""
-    print(phrase + answer.text)
-    if answer.notice:
-        print(f"({answer.notice})")
-    for c in answer.citations:
-        print(f"  [{c.n}] {c.source} {c.start}-{c.end}: {c.quote!r}")
-    print(flush=True)
+    print(answer.as_text(), end="\n\n", flush=True)
 
 
 def _eval(args, settings: Settings) -> int:

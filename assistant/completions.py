@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .answer import Answer
+from .cited import Answer
 from .errors import AnswerError
 from .pipeline import Assistant
 from .wire import NOT_BLANK, CitationOut, ShortAnswerOut
@@ -163,32 +163,16 @@ def conversation(messages: list[UserMessage | Message]) -> tuple[str, list[dict]
     return messages[asked[-1]].text, history
 
 
-def with_sources(answer: Answer) -> str:
-    """The answer and its numbered sources, as plain text any chat client shows; a decline
-    with what the articles lack."""
-    if not answer.citations:
-        return f"{answer.text} {answer.notice}" if answer.abstained and answer.notice else answer.text
-    sources = [f"[{c.n}] {c.title} ({c.source}, characters {c.start}-{c.end}): \u201c{c.quote}\u201d"
-               for c in answer.citations]
-    return marked(answer) + "\n\nSources:\n" + "\n".join(sources)
-
-
-def marked(answer: Answer) -> str:
-    """The answer text with its short answer in Markdown bold."""
-    before, words, after = answer.around()
-    return f"{before}**{words}**{after}" if words else answer.text
-
-
 def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict:
     tokenizer = assistant.embedder.tokenizer
     prompt = sum(len(tokenizer.tokenize(m.text)) for m in messages)
-    reply = len(tokenizer.tokenize(with_sources(answer)))
+    reply = len(tokenizer.tokenize(answer.as_text(markdown=True)))
     return {"prompt_tokens": prompt, "completion_tokens": reply, "total_tokens": prompt + reply}
 
 
 def completion(answer: Answer, body: CompletionRequest, counted: dict) -> dict:
     data = answer.to_dict()
-    message = {"role": "assistant", "content": with_sources(answer), "citations": data["citations"],
+    message = {"role": "assistant", "content": answer.as_text(markdown=True), "citations": data["citations"],
                "abstained": answer.abstained, "notice": answer.notice, "short_answer": data["short_answer"]}
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model, "choices": [{"index": 0, "message": message, "finish_reason": "stop",

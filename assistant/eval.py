@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .answer import Answer
+from .cited import Answer
 from .errors import ConfigError, SourceError
 from .pipeline import Assistant
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
@@ -59,9 +60,8 @@ class Index:
         self._client = _client(settings)
         if not create and PASSAGES not in {c.name for c in self._client.list_collections()}:
             raise _missing(settings)
-        self._passages = self._client.get_or_create_collection(
-            PASSAGES, embedding_function=None, configuration={"hnsw": HNSW}
-        )
+        self._passages = self._client.get_or_create_collection(PASSAGES, embedding_function=None,
+                                                               configuration={"hnsw": HNSW})
         self._documents = self._client.get_or_create_collection(DOCUMENTS, embedding_function=None)
         self._versions = self._client.get_or_create_collection(VERSIONS, embedding_function=None)
         self._removed = self._client.get_or_create_collection(REMOVED, embedding_function=None)
@@ -135,12 +135,9 @@ class Index:
         batch = self._client.get_max_batch_size()
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
-            self._passages.add(
-                ids=[c.id for c in part],
-                embeddings=embeddings[i : i + batch],
-                documents=[c.text for c in part],
-                metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part],
-            )
+            self._passages.add(ids=[c.id for c in part], embeddings=embeddings[i : i + batch],
+                               documents=[c.text for c in part],
+                               metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part])
         # stamped again when complete: what other processes catch up on (changed_since)
         done = time.time()
         self._documents.update(ids=ids, metadatas=[{**m, "complete": True, "ingested": done} for m in metas])
@@ -211,10 +208,7 @@ class Index:
     def documents(self) -> list[DocumentInfo]:
         """The complete documents, with how many versions each has."""
         found = _everything(self._documents, ["metadatas"])
-        earlier = _everything(self._versions, ["metadatas"])["metadatas"]
-        counts: dict[str, int] = {}
-        for meta in earlier:
-            counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
+        counts = Counter(meta["doc_id"] for meta in _everything(self._versions, ["metadatas"])["metadatas"])
         infos = [DocumentInfo(id=i, versions=1 + counts.get(i, 0),
                               **{k: m[k] for k in ("title", "version", "chars", "passages", "ingested")})
                  for i, m in zip(found["ids"], found["metadatas"]) if _complete(m)]

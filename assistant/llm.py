@@ -18,7 +18,8 @@ from dataclasses import replace
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
 
-from .answer import Answer, ExtractiveAnswerer, abstain, cite, prompt
+from .answer import ExtractiveAnswerer, abstain, cite, prompt
+from .cited import Answer
 from .chunking import Chunk
 from .config import Settings
 from .errors import ConfigError

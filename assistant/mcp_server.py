@@ -22,7 +22,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .auth import CHALLENGE, REFUSED, authorised
 from .chat import Turn
-from .completions import with_sources
 from .errors import AssistantError
 from .pipeline import MAX_K, Assistant
 from .wire import AnswerOut, DocumentOut, DocumentText
@@ -64,7 +63,7 @@ def build(assistant: Assistant) -> MCPServer:
                              "character offsets, verbatim quote, version). A decline is an answer.")
     async def ask(question: str, history: list[Turn] | None = None) -> Annotated[CallToolResult, AnswerOut]:
         answer = await _call(assistant.ask, question, history or [])
-        return CallToolResult(content=[TextContent(type="text", text=with_sources(answer))],
+        return CallToolResult(content=[TextContent(type="text", text=answer.as_text(markdown=True))],
                               structured_content=answer.to_dict())
 
     @server.tool(description="Find the passages (sentences) of the loaded articles that best match `query`, "

@@ -21,7 +21,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import ConfigurableField, Runnable, RunnableLambda, RunnablePassthrough
 
 from . import llm
-from .answer import Answer, ExtractiveAnswerer
+from .answer import ExtractiveAnswerer
+from .cited import Answer
 from .chat import Turn, standalone, turns
 from .config import Settings
 from .embeddings import Embedder, get_embedder

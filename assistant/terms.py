@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -78,3 +79,31 @@ def forms(word: str) -> frozenset[str]:
     lemmas = {lemma for found in getAllLemmas(word).values() for lemma in found} | {word}
     inflected = {form for lemma in lemmas for found in getAllInflections(lemma).values() for form in found}
     return frozenset(stems(sorted(lemmas | inflected)))
+
+
+def matches(word: str, term: str, have: frozenset[str]) -> bool:
+    """`have` holds the term (the stem of `word`), another form of the word or one of its word
+    family (left/leave, Russia/Russian, respond/response)."""
+    return any(related(word, term, h) for h in have)
+
+
+def related(word: str, term: str, stem: str) -> bool:
+    """`stem` is the term (the stem of `word`), the stem of another of its forms, or of its family."""
+    return stem == term or stem in forms(word) or family(term, stem)
+
+
+def family(a: str, b: str) -> bool:
+    """Stems of one word family: one starts the other (russia/russian) or they part only near
+    the end (respond/respons)."""
+    short, long = sorted((a, b), key=len)
+    if len(short) < 4 or a[:4] != b[:4]:  # both ways below need the first four letters shared
+        return False
+    if long.startswith(short):
+        return True
+    shared = len(os.path.commonprefix((a, b)))
+    return shared >= 5 and shared >= 0.8 * len(short)
+
+
+def in_vocabulary(word: str, term: str, vocabulary: frozenset[str]) -> bool:
+    return term in vocabulary or bool(forms(word) & vocabulary) \
+        or any(family(term, v) for v in vocabulary if v[:3] == term[:3])

@@ -177,7 +177,7 @@ def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_ar
     out (other); each quiz week's news articles whole (answerable and other news) and silenced
     (answerable and silent); and all the news articles whole, as an archive."""
     squad_docs, squad_questions = read_set(train / "squad11")
-    chosen = random.Random(SEED).sample(sorted(squad_docs), articles + left_out)
+    chosen = _decline_articles(squad_docs, articles + left_out)
     inside, outside = chosen[:articles], chosen[articles:]
     asked = sample([q for q in squad_questions if q.group in set(chosen)], per_article)
     out = []
@@ -195,6 +195,27 @@ def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_ar
             out += [as_asked(f"news-{week}", "news", docs, questions),
                     silenced(f"news-silent-{week}", "news", docs, questions, targeted=True)]
     return [*out, as_asked("news", "news", news_docs, news_questions)]
+
+
+def reader_folders(train: Path = TRAIN, per_article: int = 40, size: int = 10, decline_articles: int = 310
+                   ) -> list[Folder]:
+    """The reader's silent windows: the SQuAD 1.1 articles the decline's folders leave unused
+    (their first `decline_articles` of the seeded order), halved, `size` to a folder, each asked
+    at most `per_article` of its questions (answerable and silent)."""
+    docs, questions = read_set(train / "squad11")
+    unused = sorted(set(docs) - set(_decline_articles(docs, decline_articles)))
+    asked = sample([q for q in questions if q.group in set(unused)], per_article)
+    out = []
+    for n, at in enumerate(range(0, len(unused), size)):
+        names = set(unused[at : at + size])
+        out.append(silenced(f"reader-{n:02d}", "squad11", {name: docs[name] for name in sorted(names)},
+                            [q for q in asked if q.group in names]))
+    return out
+
+
+def _decline_articles(docs: dict[str, str], n: int) -> list[str]:
+    """The first `n` SQuAD 1.1 articles of a seeded order: those the decline learns from."""
+    return random.Random(SEED).sample(sorted(docs), n)
 
 
 def group_folds(groups: list[str], n: int) -> list[set[str]]:

@@ -12,6 +12,7 @@ folds so that at most MAX_WRONG_DECLINES of the answerable questions are decline
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .pipeline import Assistant
-from .scorer import DECLINE_FEATURES, decline_row, parse, read
+from .features import DECLINE_FEATURES, Features, decline_row, read
+from .question import parse
 from .train_data import KINDS, Example, Folder, group_folds
 
 # The direction of the evidence is known: the more of the question the articles lack, the likelier
@@ -51,19 +53,25 @@ class Asked:
         return self.example.kind == "answerable"
 
 
-def ask_all(folder: Folder, work: Path, sentence, reader) -> list[Asked]:
-    """Each question of `folder` through retrieval, features, the sentence model and the reader,
-    its articles indexed under `work`."""
+def questioned(folder: Folder, work: Path) -> Iterator[tuple[Example, Features]]:
+    """Each question of `folder` through the product's retrieval and features, its articles
+    indexed under `work`."""
     assistant = Assistant(index=work / folder.name / "index")
     assistant.ingest([folder.write(work / folder.name)], progress=True)
     for stale in {d.id for d in assistant.documents()} - set(folder.docs):  # of an earlier, other sample
         assistant.remove(stale)
     answerer = assistant.answerer
     answerer.document = lru_cache(maxsize=None)(assistant.document)
-    out = []
     for e in tqdm(folder.examples, desc=folder.name, unit="question"):
         passages = assistant.retriever.searcher.search(e.question, assistant.settings.k)
-        features = answerer.features(parse(e.question), passages)
+        yield e, answerer.features(parse(e.question), passages)
+
+
+def ask_all(folder: Folder, work: Path, sentence, reader) -> list[Asked]:
+    """Each question of `folder` through retrieval, features, the sentence model and the reader,
+    its articles indexed under `work`."""
+    out = []
+    for e, features in questioned(folder, work):
         rows = features.sentence_rows()
         probabilities = sentence.predict(rows, num_threads=1) if len(rows) else np.zeros(0)
         found = read(reader, features, probabilities)

@@ -28,8 +28,10 @@ import torch
 
 if __package__:
     from .reader import WORD_PIECES, encode, readings
+    from .reader import model as read_model
 else:  # run as a script, where torch and transformers are and the product's other parts are not
     from reader import WORD_PIECES, encode, readings
+    from reader import model as read_model
 
 EPOCHS = 3
 BATCH = 32
@@ -54,9 +56,19 @@ def batches(enc: dict, order: list[int], size: int, tokenizer, labels: bool):
         yield chosen, batch
 
 
+def bf16(device: str) -> bool:
+    """Whether to train in bf16: on a GPU, and on a CPU that computes it natively (AVX-512 BF16 or
+    AMX; elsewhere emulated bf16 is slower than fp32)."""
+    if device != "cpu":
+        return True
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def fine_tune(base: Path, rows: list[dict], device: str, epochs: int = EPOCHS, budget: float = math.inf,
-              learning_rate: float = LEARNING_RATE):
-    """The base model with a span head, trained on `rows` (stopped early after `budget` seconds)."""
+              learning_rate: float = LEARNING_RATE, start: Path | None = None):
+    """The base model with a span head, trained on `rows` (stopped early after `budget` seconds);
+    from the reader whose weights are `start`, when given, rather than a new span head."""
     from transformers import (
         AutoModelForQuestionAnswering,
         AutoTokenizer,
@@ -66,23 +78,24 @@ def fine_tune(base: Path, rows: list[dict], device: str, epochs: int = EPOCHS, b
     random.seed(SEED)
     torch.manual_seed(SEED)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForQuestionAnswering.from_pretrained(base).float().to(device)
-    table = model.get_parameter(WORD_PIECES).requires_grad_(False)
+    reader = read_model(start, str(base)) if start else AutoModelForQuestionAnswering.from_pretrained(base)
+    reader = reader.float().to(device)
+    table = reader.get_parameter(WORD_PIECES).requires_grad_(False)
     table.data = table.data.half().float()  # as the product rebuilds it, wherever the base came from
     enc = encode(tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], [r["answer"] for r in rows])
     steps = epochs * math.ceil(len(rows) / BATCH)
-    trained = [p for p in model.parameters() if p.requires_grad]
+    trained = [p for p in reader.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(WARMUP * steps), steps)
-    model.train()
+    reader.train()
     began, done = time.time(), 0
     for epoch in range(epochs):
         order = list(range(len(rows)))
         random.shuffle(order)
         for _, batch in batches(enc, order, BATCH, tokenizer, labels=True):
             batch = {k: v.to(device) for k, v in batch.items()}
-            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=device != "cpu"):
-                loss = model(**batch).loss
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16(device)):
+                loss = reader(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
@@ -91,13 +104,13 @@ def fine_tune(base: Path, rows: list[dict], device: str, epochs: int = EPOCHS, b
             done += 1
             if time.time() - began > budget:
                 print(f"stopped at step {done}/{steps}: over {budget:.0f} s", flush=True)
-                model.eval()
-                return tokenizer, model
+                reader.eval()
+                return tokenizer, reader
             if done % 200 == 0 or done == steps:
                 print(f"step {done}/{steps} loss {loss.item():.3f} {done / (time.time() - began):.1f} steps/s",
                       flush=True)
-    model.eval()
-    return tokenizer, model
+    reader.eval()
+    return tokenizer, reader
 
 
 @torch.no_grad()
@@ -149,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("windows", type=Path, help="training windows (.jsonl.gz)")
     parser.add_argument("out", type=Path)
     parser.add_argument("--base", type=Path, required=True, help="the MiniLM model folder to start from")
+    parser.add_argument("--start", type=Path, help="a reader's weights to train further (default: a new span head)")
     parser.add_argument("--fold", type=int, default=-1, help="hold out this fold and score it; -1: train on all, save")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
@@ -161,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit:
         train = random.Random(SEED).sample(train, args.limit)
     print(f"fold {args.fold}: {len(train)} training windows on {args.device}", flush=True)
-    tokenizer, model = fine_tune(args.base, train, args.device, args.epochs, args.budget, args.learning_rate)
+    tokenizer, model = fine_tune(args.base, train, args.device, args.epochs, args.budget, args.learning_rate,
+                                 args.start)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.fold >= 0:
         held = [r for r in rows if r["fold"] == args.fold]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -17,15 +16,13 @@ from pathlib import Path
 import gradio as gr
 from fastapi import FastAPI
 
-from .answer import Answer
+from . import view
 from .errors import AnswerError, AssistantError
 from .eval import load_questions, questions_from, run
 from .pipeline import Assistant
 from .report import render
 from .sources import SUPPORTED
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 EMPTY_PANEL = "<p class='hint'>Click a marker such as [1] or a citation to see the quote in its article.</p>"
 # Markers are links to #cite-TURN-N; a click on one clicks the hidden #marker button, whose event
 # reads the marker back (MARKER_JS) and shows that citation.
@@ -125,18 +122,18 @@ def build(assistant: Assistant) -> gr.Blocks:
             try:
                 for item in assistant.stream(asked, history):
                     if isinstance(item, str):
-                        partial = messages + _exchange(asked, f"{_escape(item)}\n\n*…checking against the sources*")
+                        partial = messages + _exchange(asked, f"{view.escape(item)}\n\n*…checking against the sources*")
                         yield "", partial, history, answers, gr.skip(), gr.skip()
                         continue
                     turn, answer = len(answers), item
             except AssistantError as exc:
-                reply = f"⚠ {_escape(str(exc))}"
+                reply = f"⚠ {view.escape(str(exc))}"
                 yield "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip()
                 return
-            messages = messages + _exchange(asked, _render(answer, turn))
+            messages = messages + _exchange(asked, view.markdown(answer, turn))
             history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
-            answers = answers + [[asdict(c) | {"phrase": _phrase(answer, c)} for c in answer.citations]]
-            yield "", messages, history, answers, _choices(answers, turn), _plain(answer)
+            answers = answers + [[asdict(c) | {"phrase": view.phrase(answer, c)} for c in answer.citations]]
+            yield "", messages, history, answers, _choices(answers, turn), answer.as_text()
 
         def show(choice: str | None, answers: list) -> str:
             if not choice:
@@ -144,7 +141,8 @@ def build(assistant: Assistant) -> gr.Blocks:
             turn, n = (int(x) for x in choice.split("-")[:2])
             if turn >= len(answers) or not 1 <= n <= len(answers[turn]):
                 return EMPTY_PANEL
-            return _article(assistant, answers[turn][n - 1])
+            citation = answers[turn][n - 1]
+            return view.article(assistant.document(citation["source"], citation["version"]), citation)
 
         def clicked(choice: str, answers: list):
             return _choices(answers, int(choice.split("-")[0]), choice), show(choice, answers)
@@ -163,7 +161,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             try:
                 record = marked_question(assistant, choice, words, quote, doc_id, history, answers)
             except AssistantError as exc:
-                return gr.skip(), f"⚠ {_escape(str(exc))}", gr.skip()
+                return gr.skip(), f"⚠ {view.escape(str(exc))}", gr.skip()
             marked = marked + [record]
             path = _write_jsonl(marked)
             return marked, f"{len(marked)} question(s) marked.", gr.update(value=path, visible=True)
@@ -176,7 +174,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 page = render([("this assistant", run(assistant, questions))], assistant.document,
                               title=f"Evaluation of {len(questions)} question(s)")
             except AssistantError as exc:
-                return f"⚠ {_escape(str(exc))}", "", gr.skip()
+                return f"⚠ {view.escape(str(exc))}", "", gr.skip()
             out = Path(tempfile.mkdtemp(prefix="report-")) / "report.html"
             out.write_text(page, encoding="utf-8")
             frame = f"<iframe title='report' srcdoc='{html.escape(page, quote=True)}' style='width:100%;height:80vh;border:0'></iframe>"
@@ -230,61 +228,7 @@ def _write_jsonl(records: list[dict]) -> str:
 
 
 def _exchange(asked: str, reply: str) -> list[dict]:
-    return [{"role": "user", "content": _escape(asked)}, {"role": "assistant", "content": reply}]
-
-
-def _escape(text: str) -> str:
-    """Text shown as text: HTML escaped, Markdown punctuation neutralised."""
-    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def _render(answer: Answer, turn: int) -> str:
-    """The answer as chat Markdown: its markers and a numbered citation list, as links; the words
-    that answer in bold, in the answer and in their citation's quote."""
-
-    def linked(text: str) -> str:
-        parts = _MARKER.split(text)
-        return "".join(_escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
-
-    before, words, after = answer.around()
-    lines = [f"{linked(before)}**{_escape(words)}**{linked(after)}" if words else linked(answer.text)]
-    if answer.notice:
-        lines.append(f"*{_escape(answer.notice)}*")
-    if answer.unsupported:
-        removed = "\n".join(f"- ~~{_escape(s)}~~" for s in answer.unsupported)
-        lines.append(f"**Removed: the model wrote this, the sources do not support it**\n{removed}")
-    for c in answer.citations:
-        lines.append(f"{_link(turn, c.n)} **{_escape(c.title)}**{_escape(_byline(c))}: “{_quote(answer, c)}”")
-    return "\n\n".join(lines)
-
-
-def _phrase(answer: Answer, citation) -> tuple[int, int] | None:
-    """Where the short answer lies in the article, when it lies in this citation."""
-    short = answer.short_answer
-    return (short.start, short.end) if short and short.citation == citation.n else None
-
-
-def _quote(answer: Answer, citation) -> str:
-    """A citation's quote as chat Markdown, the short answer in it in bold."""
-    before, words, after = answer.around(citation)
-    return f"{_escape(before)}**{_escape(words)}**{_escape(after)}" if words else _escape(citation.quote)
-
-
-def _byline(item) -> str:
-    """", outlet, date" for a citation or document that carries them."""
-    return "".join(f", {v}" for v in (item.outlet, item.date) if v)
-
-
-def _link(turn: int, n: int) -> str:
-    return f"[\\[{n}\\]](#cite-{turn}-{n})"
-
-
-def _plain(answer: Answer) -> str:
-    """The answer and its citations as plain text, for pasting into a draft."""
-    lines = [answer.text]
-    lines += [f"[{c.n}] {c.title}{_byline(c)} ({c.url or c.source}, version {c.version}, characters "
-              f"{c.start}-{c.end}): \"{c.quote}\"" for c in answer.citations]
-    return "\n".join(lines)
+    return [{"role": "user", "content": view.escape(asked)}, {"role": "assistant", "content": reply}]
 
 
 def _choices(answers: list, turn: int, value: str | None = None):
@@ -296,28 +240,6 @@ def _shorten(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def _article(assistant: Assistant, citation: dict) -> str:
-    """The whole article, escaped, with the cited span marked and the short answer in it in bold."""
-    document = assistant.document(citation["source"], citation["version"])
-    if document is None:
-        return f"<p class='hint'>{html.escape(citation['source'])} is no longer in the index.</p>"
-    text, start, end = document.text, citation["start"], citation["end"]
-    link = f" · {html.escape(document.url)}" if document.url else ""
-    return (f"<h3>{html.escape(document.title)}</h3>"
-            f"<p class='meta'>{html.escape(document.id + _byline(document))}{link} · version {document.version} · "
-            f"characters {start}–{end}</p>"
-            f"<div class='text'>{html.escape(text[:start])}<mark>{_within(text, start, end, citation.get('phrase'))}"
-            f"</mark>{html.escape(text[end:])}</div>")
-
-
-def _within(text: str, start: int, end: int, phrase) -> str:
-    """The cited span, escaped, the short answer in it (article offsets) in bold."""
-    if not phrase:
-        return html.escape(text[start:end])
-    return (f"{html.escape(text[start:phrase[0]])}<b>{html.escape(text[phrase[0]:phrase[1]])}</b>"
-            f"{html.escape(text[phrase[1]:end])}")
-
-
 def _listing(assistant: Assistant) -> list[list]:
     return [[d.title, d.id, d.passages, d.chars] for d in assistant.documents()]
 
@@ -326,5 +248,5 @@ def _added(assistant: Assistant, add) -> tuple:
     try:
         document = add()
     except AssistantError as exc:
-        return gr.skip(), f"⚠ {_escape(str(exc))}"
-    return _listing(assistant), f"Added **{_escape(document.title)}** ({_escape(document.id)}): ask about it now."
+        return gr.skip(), f"⚠ {view.escape(str(exc))}"
+    return _listing(assistant), f"Added **{view.escape(document.title)}** ({view.escape(document.id)}): ask about it now."

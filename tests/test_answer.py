@@ -1,8 +1,9 @@
 import pytest
 
 from assistant import Assistant
-from assistant.answer import Answer, prompt, unsaid
-from assistant.scorer import parse
+from assistant.answer import prompt, unsaid
+from assistant.cited import Answer
+from assistant.question import parse
 
 
 def check_verbatim(assistant, answer: Answer):
@@ -143,6 +144,19 @@ def test_the_words_that_answer_lie_verbatim_inside_their_citation(seeded):
     assert words == "41" and before + words + after == answer.text
     assert answer.to_dict()["short_answer"] == {"text": "41", "source": short.source, "start": short.start,
                                                 "end": short.end, "citation": short.citation}
+
+
+def test_an_answer_as_text_puts_the_words_that_answer_first_and_names_where_each_quote_lies(seeded):
+    answer = seeded.ask("How old is Bondarev?")
+    plain, markdown = answer.as_text(), answer.as_text(markdown=True)
+    assert plain.startswith(f"41 — {answer.text}\n\nSources:\n")
+    before, words, after = answer.around()
+    assert markdown.startswith(f"{before}**41**{after}\n\nSources:\n")
+    for c in answer.citations:
+        line = f"[{c.n}] {c.title} ({c.source}, version {c.version}, characters {c.start}-{c.end}): “{c.quote}”"
+        assert line in plain.splitlines() and line in markdown.splitlines()
+    decline = seeded.ask("What is the name of Bondarev's wife?")
+    assert decline.as_text() == f"{prompt('abstain')}\n(They mention Bondarev, but not “wife”.)"
 
 
 @pytest.mark.parametrize("question", ["Why did Boris Bondarev resign?", "What is the capital of Cambodia?"])

@@ -1,6 +1,10 @@
+"""The JSON API in process (FastAPI's TestClient on the app `assistant serve` runs), and
+schemathesis against a real server."""
+
+import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +15,7 @@ from fastapi.testclient import TestClient
 from assistant import Assistant
 from assistant.api import create_app
 
-from .conftest import ROOT, serving
+from .support import ROOT, serving
 
 ARTICLE = ("Harbour reopens\n\nThe harbour of Porto Lindo reopened on Tuesday after a storm closed it for "
            "nine days. Fishing crews returned to the docks at dawn.")
@@ -19,7 +23,7 @@ ARTICLE = ("Harbour reopens\n\nThe harbour of Porto Lindo reopened on Tuesday af
 
 @pytest.fixture(scope="module")
 def api(server_index):
-    with serving(server_index) as url, httpx.Client(base_url=url, timeout=60) as client:
+    with TestClient(create_app(Assistant(index=server_index))) as client:
         yield client
 
 
@@ -147,14 +151,18 @@ def test_cors_lets_the_configured_origins_in_and_no_other(seeded):
         assert allowed("http://elsewhere.example") is None
 
 
-def test_schemathesis_all_checks_find_nothing(api):
-    """Property-based requests from /openapi.json with every check (the schema tells the truth:
-    what is refused is declared, other methods get 405), bounded in examples and time. Runs last:
-    it adds documents."""
+@pytest.mark.slow
+@pytest.mark.server
+def test_schemathesis_all_checks_find_nothing(seeded_index, tmp_path):
+    """Property-based requests to a real server from its /openapi.json with every check (the
+    schema tells the truth: what is refused is declared, other methods get 405), bounded in
+    examples and time."""
     config = ROOT / "bench" / "schemathesis.toml"
-    run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
-                          f"{api.base_url}/openapi.json", "--checks", "all", "--max-examples", "20",
-                          "--max-time", "45", "--seed", "1", "--generation-database", "none"],
-                         capture_output=True, text=True, timeout=400)
+    shutil.copytree(seeded_index, tmp_path / "index")
+    with serving(tmp_path / "index") as url:
+        run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
+                              f"{url}/openapi.json", "--checks", "all", "--max-examples", "20",
+                              "--max-time", "45", "--seed", "1", "--generation-database", "none"],
+                             capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "passed" in run.stdout

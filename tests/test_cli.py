@@ -9,7 +9,7 @@ import pytest
 
 from assistant.cli import main
 
-from .conftest import SEEDS
+from .support import SEEDS
 
 
 def test_ingest_then_ask_prints_answer_and_citations(tmp_path, capsys):
@@ -57,7 +57,7 @@ def test_questions_from_stdin_are_one_conversation(seeded_index, monkeypatch, ca
 
 
 def test_eval_prints_the_figures(seeded_index, capsys):
-    from .conftest import QUESTIONS, shared
+    from .support import QUESTIONS, shared
 
     assert main(["eval", str(shared(QUESTIONS)), "--index", str(seeded_index)]) == 0
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import ConfigError
 from assistant.sources import load
 
-from .conftest import SEEDS
+from .support import SEEDS
 
 QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 
@@ -85,6 +85,7 @@ def test_an_unknown_backend_or_a_gpu_with_onnx_is_a_clear_error(model_cache):
         Embedder(backend="onnx", device="cuda", cache=model_cache)
 
 
+@pytest.mark.slow
 def test_an_index_records_its_backend_and_refuses_one_whose_vectors_differ(tmp_path, model_cache):
     index = tmp_path / "index"
     int8 = Assistant(settings=Settings(index=index, embedding_backend="onnx-int8", model_cache=model_cache))

@@ -5,7 +5,7 @@ from assistant.eval import load_questions, run
 
 from assistant import Assistant
 
-from .conftest import QUESTIONS, ROOT, shared
+from .support import QUESTIONS, ROOT, shared
 
 SQUAD_DEV = ROOT.parent / "shared" / "eval" / "squad-dev"
 
@@ -32,6 +32,7 @@ def squad_dev_report(tmp_path_factory):
     return run(assistant, load_questions(SQUAD_DEV / "questions.jsonl"))
 
 
+@pytest.mark.slow
 def test_wikipedia_questions_written_elsewhere_meet_their_floors(squad_dev_report):
     """400 questions by SQuAD's crowd workers on 10 articles the answer models never saw."""
     report = squad_dev_report

@@ -13,7 +13,9 @@ from assistant import Assistant, IndexMissingError, Settings
 from assistant.api import create_app
 from assistant.cli import main
 
-from .conftest import QUESTIONS, SEEDS, free_port, shared, wait_for
+from .support import QUESTIONS, SEEDS, free_port, shared, wait_for
+
+pytestmark = [pytest.mark.server]
 
 
 def question_set() -> list[str]:

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from unittest import mock
 
+import pytest
+
 from assistant import Assistant
 from assistant.cli import main
 from assistant.chunking import split
@@ -16,7 +18,7 @@ from assistant.ingest import embedding_text
 from assistant.lexical import LexicalIndex
 from assistant.sources import document_from_text
 
-from .conftest import CORPUS, SEEDS, pdf_bytes, shared
+from .support import CORPUS, SEEDS, pdf_bytes, shared
 
 ARTICLES = 150
 
@@ -177,6 +179,7 @@ def test_remove_takes_the_article_its_passages_and_versions(seed_copy, settings,
     assert a.lexical.count() == a.index.count()
 
 
+@pytest.mark.slow
 def test_second_writer_fails_with_a_clear_message(seed_copy, settings):
     writer = Assistant(settings=settings)
     writer.ingest([seed_copy])  # holds the index for writing while this process lives
@@ -202,6 +205,7 @@ def _stored(index: Path) -> tuple[dict, dict, dict]:
     return {c.id: c.text for chunks in stored.values() for c in chunks}, documents, kept
 
 
+@pytest.mark.slow
 def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     """An ingest of ARTICLES archive articles (enough batches that a kill lands mid-run)."""
     archive = tmp_path / "news.jsonl"

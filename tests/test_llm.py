@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage
 from assistant import Assistant, Settings
 from assistant.cli import main
 
-from .conftest import free_port, serving
+from .support import free_port, serving
 
 AGE = "How old is Bondarev?"
 INVENTED = ["He was born in Novosibirsk, Russia", "He moved to Canada in 2019"]
@@ -139,6 +139,7 @@ def test_openai_compatible_server_through_the_cli_json(seeded_index, seeded, ope
     _assert_checked(json.loads(capsys.readouterr().out), seeded)
 
 
+@pytest.mark.server
 def test_openai_compatible_server_through_the_http_api(server_index, seeded):
     import httpx
 

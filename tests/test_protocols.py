@@ -17,7 +17,9 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from .conftest import serving
+from .support import serving
+
+pytestmark = [pytest.mark.server]
 
 QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 FIRST = "Why did Boris Bondarev resign?"
@@ -61,8 +63,8 @@ def test_completion_equals_api_ask_with_sources_in_the_text(client, url):
     assert message.model_extra["citations"] == expected["citations"] and expected["citations"]
     assert message.model_extra["short_answer"] == expected["short_answer"]
     for c in expected["citations"]:
-        assert f"[{c['n']}] {c['title']} ({c['source']}, characters {c['start']}-{c['end']})" in message.content
-        assert c["quote"] in message.content
+        assert f"[{c['n']}] {c['title']}" in message.content
+        assert f"version {c['version']}, characters {c['start']}-{c['end']}): “{c['quote']}”" in message.content
     assert_verbatim(url, message.model_extra["citations"])
     assert reply.choices[0].finish_reason == "stop" and reply.model == "assistant"
     assert reply.usage.prompt_tokens > 0 and reply.usage.total_tokens == reply.usage.prompt_tokens + \
@@ -100,8 +102,8 @@ def test_langchain_chat_openai_gets_the_same_answer(url):
     expected = api_ask(url, FOLLOW_UP, history)
     assert reply.content.replace("**", "").startswith(expected["answer"]) and expected["citations"]
     for c in expected["citations"]:  # the sources travel in the text, where any chain can read them
-        assert f"[{c['n']}] {c['title']} ({c['source']}, characters {c['start']}-{c['end']}): \u201c{c['quote']}\u201d" \
-            in reply.content
+        assert f"[{c['n']}] {c['title']} ({c['source']}, version {c['version']}, characters {c['start']}-{c['end']}): " \
+            f"\u201c{c['quote']}\u201d" in reply.content
 
 
 @pytest.mark.parametrize("body, status, wrong", [
@@ -185,6 +187,7 @@ def test_mcp_over_http(url):
     check_tour(call(f"{url}/mcp", tour), api_ask(url, QUESTION), texts)
 
 
+@pytest.mark.slow
 def test_mcp_over_stdio(seeded_index, seeded, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(seeded_index, index)

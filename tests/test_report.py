@@ -45,6 +45,7 @@ def _total(page: str, name: str) -> str:
     return re.search(rf"<th>{name}</th><td class='num'>([^<]*)</td>", page).group(1)
 
 
+@pytest.mark.browser
 def test_report_renders_in_chromium_with_its_plot(seeded_index, questions, tmp_path, screenshots):
     sync_api = pytest.importorskip("playwright.sync_api")
     report = tmp_path / "report.html"

@@ -8,7 +8,7 @@ from assistant import Assistant, Settings
 from assistant.eval import load_questions
 from assistant.terms import words
 
-from .conftest import CORPUS, QUESTIONS, SEEDS, shared
+from .support import CORPUS, QUESTIONS, SEEDS, shared
 
 
 def test_retriever_is_a_langchain_retriever_with_verbatim_offsets(seeded):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.scorer import CARD, MODELS, Scorer, parse
+from assistant.question import parse
+from assistant.scorer import CARD, MODELS, Scorer
 
 
 def test_committed_models_score_known_rows_as_trained():

@@ -6,7 +6,7 @@ import pytest
 from assistant.errors import SourceError
 from assistant.sources import Document, Skipped, document_from_bytes, load, make_title
 
-from .conftest import pdf_bytes
+from .support import pdf_bytes
 
 
 def test_source_id_is_the_path_relative_to_the_folder_given(tmp_path):

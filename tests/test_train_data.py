@@ -1,4 +1,6 @@
-from assistant.train_data import Question, as_asked, silenced
+from assistant.train_data import TRAIN, Question, as_asked, folders, reader_folders, silenced
+
+from .support import shared
 
 DOC = "Title\n\nFirst paragraph, kept.\n\nThe tower is 300 metres tall.\n\nIt opened in 1889.\n\nIt is in Paris.\n"
 
@@ -43,3 +45,15 @@ def test_targeted_silencing_removes_every_paragraph_holding_a_chosen_answer():
 def test_questions_without_an_answer_are_asked_of_whole_articles_as_other_news():
     folder = as_asked("n", "t", {"a.txt": DOC}, [Question("q", "Who won?", None, (), "20220617")])
     assert [(e.kind, e.group) for e in folder.examples] == [("other", "20220617")]
+
+
+def test_the_readers_silent_windows_come_from_articles_the_decline_never_sees():
+    train = shared(TRAIN / "squad11" / "questions.jsonl").parent.parent
+    reader = reader_folders(train)
+    decline = folders(train)
+    seen = {name for f in decline if f.source == "squad11" for name in f.docs}
+    seen |= {e.group for f in decline if f.source == "squad11" for e in f.examples}  # and those asked as other
+    read = {name for f in reader for name in f.docs}
+    assert read and not read & seen
+    kinds = {e.kind for f in reader for e in f.examples}
+    assert kinds == {"answerable", "silent"}

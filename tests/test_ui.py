@@ -7,7 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import serving
+from .support import serving
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CHROMIUM = "/usr/bin/chromium"
 QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
@@ -69,7 +71,7 @@ def test_answer_with_markers_and_the_cited_span_highlighted(chat):
     chat.locator("#chat a[href^='#cite-']").last.click()
     chat.wait_for_selector("#article mark")
     assert chat.inner_text("#article mark") == quote
-    assert f"\"{quote}\"" in chat.input_value("#plain textarea")  # the copyable plain text
+    assert f"“{quote}”" in chat.input_value("#plain textarea")  # the copyable plain text
 
 
 def test_the_words_that_answer_are_marked_inside_the_quote_and_the_article(chat, screenshots):
@@ -186,14 +188,3 @@ def test_api_docs_page_works_offline_and_lists_the_endpoints(browser, chat):
     page.close()
     assert {"/api/ask", "/api/documents", "/v1/chat/completions", "/v1/models"} <= {p.replace("\u200b", "") for p in paths}
     assert outside == []
-
-
-def test_unsupported_sentences_are_shown_struck_through_as_removed():
-    from assistant.answer import Answer
-    from assistant.ui import _render
-
-    answer = Answer("How old is he?", "Bondarev is 41 years old. [1]", mode="llm",
-                    unsupported=("He was born in <b>Novosibirsk</b>. (Novosibirsk: not in the sources)",))
-    shown = _render(answer, 0)
-    assert "Removed: the model wrote this, the sources do not support it" in shown
-    assert "~~He was born in &lt;b&gt;Novosibirsk&lt;/b&gt;\\. \\(Novosibirsk: not in the sources\\)~~" in shown
