@@ -3,12 +3,19 @@
 from importlib.metadata import version
 
 from .cited import Answer, Citation
-from .chunking import Chunk
 from .config import Settings
-from .errors import AnswerError, AssistantError, ConfigError, IndexMissingError, LimitError, SourceError
+from .errors import (
+    AnswerError,
+    AssistantError,
+    ConfigError,
+    IndexMissingError,
+    LimitError,
+    SourceError,
+)
+from .ingest.chunking import Chunk
+from .ingest.sources import Document
 from .pipeline import Assistant
 from .retrieve import Passage, PassageRetriever
-from .sources import Document
 
 __version__ = version("assistant")  # the one version: pyproject.toml's
 __all__ = [

@@ -19,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk
 from .cited import Answer, Citation, ShortAnswer
 from .config import Settings
 from .embeddings import Embedder
+from .features import Candidate, Features, Paraphrase, candidates
+from .ingest.chunking import Chunk
+from .ingest.sources import Document
 from .lexical import LexicalIndex
+from .question import Query, asked_terms, parse
 from .reader import Reading
 from .retrieve import Passage
-from .features import Candidate, Features, Paraphrase, candidates
-from .question import Query, asked_terms, parse
 from .scorer import Scorer, get_scorer
-from .sources import Document
 from .terms import matches, terms, words
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"

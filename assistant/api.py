@@ -30,8 +30,8 @@ from .errors import (
     LimitError,
     SourceError,
 )
+from .ingest.sources import ARTICLES
 from .pipeline import MAX_K, Assistant
-from .sources import ARTICLES
 from .wire import NOT_BLANK, AnswerOut, DocumentOut, DocumentText
 
 log = logging.getLogger("assistant.api")

@@ -14,12 +14,12 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .chunking import Chunk
+from .ingest.chunking import Chunk
+from .ingest.sources import Document
 from .lexical import LexicalIndex, Ranking
 from .question import CUES, KIND_CUES, KINDS, NEGATION, Query
 from .reader import Reader, Reading
 from .retrieve import FOLDED_KEPT, Passage
-from .sources import Document
 from .terms import NAME, fold, holds, in_vocabulary, related, terms, words
 
 # An article's folded text, for the names it holds: folding a long one costs ~4 ms, done once.

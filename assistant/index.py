@@ -25,11 +25,11 @@ import chromadb
 import numpy as np
 from filelock import FileLock, Timeout
 
-from .chunking import Chunk
 from .config import Settings
 from .embeddings import FAMILY
 from .errors import ConfigError, IndexBusyError, IndexMissingError
-from .sources import Document
+from .ingest.chunking import Chunk
+from .ingest.sources import Document
 
 PASSAGES = "passages"
 DOCUMENTS = "documents"

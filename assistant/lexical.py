@@ -29,8 +29,8 @@ import tantivy
 from tantivy import Occur, Query
 from tqdm import tqdm
 
-from .chunking import Chunk
 from .errors import IndexBusyError
+from .ingest.chunking import Chunk
 from .terms import VERSION as TERMS_VERSION
 from .terms import terms
 

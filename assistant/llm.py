@@ -20,11 +20,11 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from .answer import ExtractiveAnswerer, abstain, cite, prompt
 from .cited import Answer
-from .chunking import Chunk
 from .config import Settings
 from .errors import ConfigError
+from .ingest.chunking import Chunk
+from .ingest.sources import Document
 from .retrieve import Passage
-from .sources import Document
 from .verify import Verifier
 
 log = logging.getLogger("assistant.llm")

@@ -18,21 +18,26 @@ from functools import cached_property
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import ConfigurableField, Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import (
+    ConfigurableField,
+    Runnable,
+    RunnableLambda,
+    RunnablePassthrough,
+)
 
 from . import llm
 from .answer import ExtractiveAnswerer
-from .cited import Answer
 from .chat import Turn, standalone, turns
+from .cited import Answer
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import AnswerError, LimitError
 from .index import DocumentInfo, Index
-from .ingest import IngestReport, ingest
+from .ingest.ingest import IngestReport, ingest
+from .ingest.sources import Document, document_from_bytes, document_from_text, load
 from .lexical import LexicalIndex
 from .retrieve import PassageRetriever, Searcher, from_lc_document
 from .scorer import get_scorer
-from .sources import Document, document_from_bytes, document_from_text, load
 
 LEXICAL_DIR = "lexical"
 MAX_K = 100

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .eval import Report, Result
-from .sources import Document
+from .ingest.sources import Document
 
 CONTEXT_CHARS = 160
 PLOTTED = (("answer_hit", "answer hit"), ("evidence_hit", "evidence hit"),

@@ -19,10 +19,10 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .chunking import Chunk
 from .config import Settings
 from .embeddings import Embedder
 from .index import Index
+from .ingest.chunking import Chunk
 from .lexical import LexicalIndex, Ranking
 from .terms import fold, holds, names
 

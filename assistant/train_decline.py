@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .pipeline import Assistant
 from .features import DECLINE_FEATURES, Features, decline_row, read
+from .pipeline import Assistant
 from .question import parse
 from .train_data import KINDS, Example, Folder, group_folds
 

@@ -17,9 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from .features import SENTENCE_FEATURES
+from .ingest.sources import Document
 from .pipeline import Assistant
 from .question import parse
-from .sources import Document
 from .train_data import group_folds
 
 PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,

@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 
 from .answer import ExtractiveAnswerer
-from .chunking import Chunk
 from .config import Settings
+from .ingest.chunking import Chunk
 
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w-]+")
 _NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")

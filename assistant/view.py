@@ -8,7 +8,7 @@ import html
 import re
 
 from .cited import Answer, byline
-from .sources import Document
+from .ingest.sources import Document
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from .index import DocumentInfo
-    from .sources import Document
+    from .ingest.sources import Document
 
 NOT_BLANK = r"\S"  # the pattern of a text with at least one character that is not a space
 

@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "eval" / "squad-dev"
 RESULTS = ROOT / "bench" / "results" / "embed.json"
@@ -28,12 +27,12 @@ from archive import QUESTIONS, ingest_rate, sample_articles  # noqa: E402
 from run import percentile  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.chunking import split  # noqa: E402
 from assistant.config import EMBEDDING_BACKENDS  # noqa: E402
 from assistant.embeddings import get_embedder  # noqa: E402
 from assistant.eval import load_questions, run  # noqa: E402
-from assistant.ingest import embedding_text  # noqa: E402
-from assistant.sources import Document, load  # noqa: E402
+from assistant.ingest.chunking import split  # noqa: E402
+from assistant.ingest.ingest import embedding_text  # noqa: E402
+from assistant.ingest.sources import Document, load  # noqa: E402
 
 TOTALS = ("answer_hit", "evidence_hit", "declined_unanswerable", "declined_answerable", "mean_cited_chars",
           "latency_p50_ms", "latency_p95_ms")

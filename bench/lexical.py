@@ -37,11 +37,11 @@ ARTICLE = ("The Zorbulan festival opened in Kestrel Bay with 412 lanterns on Tue
 QUESTION = "How many lanterns did the Zorbulan festival open with?"
 
 sys.path.insert(0, str(ROOT))
-from assistant.chunking import split  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.index import Index  # noqa: E402
+from assistant.ingest.chunking import split  # noqa: E402
+from assistant.ingest.sources import document_from_text  # noqa: E402
 from assistant.lexical import LexicalIndex, Ranking  # noqa: E402
-from assistant.sources import document_from_text  # noqa: E402
 from assistant.terms import terms  # noqa: E402
 
 

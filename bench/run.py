@@ -22,7 +22,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from assistant import Assistant
 from assistant.embeddings import get_embedder
 from assistant.eval import Question, load_questions, phrase_scores
-from assistant.sources import Document, load
+from assistant.ingest.sources import Document, load
 
 ROOT = Path(__file__).resolve().parent.parent
 

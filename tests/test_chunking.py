@@ -1,5 +1,5 @@
-from assistant.chunking import MAX_CHARS, sentence_spans, split
-from assistant.sources import document_from_text
+from assistant.ingest.chunking import MAX_CHARS, sentence_spans, split
+from assistant.ingest.sources import document_from_text
 
 
 def spans(text):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.chunking import split
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import ConfigError
-from assistant.sources import load
+from assistant.ingest.chunking import split
+from assistant.ingest.sources import load
 
 from .support import SEEDS
 

@@ -1,9 +1,8 @@
 import pytest
 
+from assistant import Assistant
 from assistant.errors import SourceError
 from assistant.eval import load_questions, run
-
-from assistant import Assistant
 
 from .support import QUESTIONS, ROOT, shared
 

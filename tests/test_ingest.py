@@ -13,10 +13,10 @@ import pytest
 
 from assistant import Assistant
 from assistant.cli import main
-from assistant.chunking import split
-from assistant.ingest import embedding_text
+from assistant.ingest.chunking import split
+from assistant.ingest.ingest import embedding_text
+from assistant.ingest.sources import document_from_text
 from assistant.lexical import LexicalIndex
-from assistant.sources import document_from_text
 
 from .support import CORPUS, SEEDS, pdf_bytes, shared
 

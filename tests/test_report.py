@@ -7,7 +7,6 @@ import pytest
 
 from assistant.cli import main
 
-
 SET = [  # what each should score, worked out by hand from the seed articles
     {"question": "How did Bondarev deliver his resignation letter to the ambassador?", "answers": ["telephone"],
      "evidence": [{"source": "002_41f72d074bf60d22.txt", "quote": "via telephone"}]},  # pass

@@ -4,7 +4,13 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import SourceError
-from assistant.sources import Document, Skipped, document_from_bytes, load, make_title
+from assistant.ingest.sources import (
+    Document,
+    Skipped,
+    document_from_bytes,
+    load,
+    make_title,
+)
 
 from .support import pdf_bytes
 

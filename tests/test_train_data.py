@@ -1,4 +1,11 @@
-from assistant.train_data import TRAIN, Question, as_asked, folders, reader_folders, silenced
+from assistant.train_data import (
+    TRAIN,
+    Question,
+    as_asked,
+    folders,
+    reader_folders,
+    silenced,
+)
 
 from .support import shared
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from ..config import Settings
+from ..embeddings import Embedder
+from ..index import Index
+from ..lexical import LexicalIndex
 from .chunking import Chunk, split
-from .config import Settings
-from .embeddings import Embedder
-from .index import Index
-from .lexical import LexicalIndex
 from .sources import Document, Skipped
 
 EMBED_GROUP = 512  # passages embedded together: large batches keep the encoder busy

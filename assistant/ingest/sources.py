@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SourceError
+from ..errors import SourceError
 from .formats import ARCHIVES, ARTICLES, Extracted, extract, records
 
 SUPPORTED = ARTICLES + ARCHIVES

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .errors import SourceError
+from ..errors import SourceError
 
 ARTICLES = (".txt", ".md", ".html", ".htm", ".pdf")
 ARCHIVES = (".jsonl",)
