@@ -21,16 +21,16 @@ import numpy as np
 
 from .cited import Answer, Citation, ShortAnswer
 from .config import Settings
-from .embeddings import Embedder
 from .features import Candidate, Features, Paraphrase, candidates
 from .ingest.chunking import Chunk
 from .ingest.sources import Document
-from .lexical import LexicalIndex
 from .question import Query, asked_terms, parse
 from .reader import Reading
 from .retrieve import Passage
 from .scorer import Scorer, get_scorer
-from .terms import matches, terms, words
+from .store.embeddings import Embedder
+from .store.lexical import LexicalIndex
+from .store.terms import matches, terms, words
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 _INSTRUCTION = re.compile(

@@ -30,14 +30,14 @@ from .answer import ExtractiveAnswerer
 from .chat import Turn, standalone, turns
 from .cited import Answer
 from .config import Settings
-from .embeddings import Embedder, get_embedder
 from .errors import AnswerError, LimitError
-from .index import DocumentInfo, Index
 from .ingest.ingest import IngestReport, ingest
 from .ingest.sources import Document, document_from_bytes, document_from_text, load
-from .lexical import LexicalIndex
 from .retrieve import PassageRetriever, Searcher, from_lc_document
 from .scorer import get_scorer
+from .store.embeddings import Embedder, get_embedder
+from .store.index import DocumentInfo, Index
+from .store.lexical import LexicalIndex
 
 LEXICAL_DIR = "lexical"
 MAX_K = 100

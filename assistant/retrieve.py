@@ -20,11 +20,11 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .config import Settings
-from .embeddings import Embedder
-from .index import Index
 from .ingest.chunking import Chunk
-from .lexical import LexicalIndex, Ranking
-from .terms import fold, holds, names
+from .store.embeddings import Embedder
+from .store.index import Index
+from .store.lexical import LexicalIndex, Ranking
+from .store.terms import fold, holds, names
 
 FOLDED_KEPT = 256  # articles whose folded text is kept
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_MODEL, MODEL_CACHE
-from .embeddings import resolve
 from .errors import ConfigError
 from .features import DECLINE_FEATURES, SENTENCE_FEATURES, Features, decline_row, read
 from .reader import Reader, Reading
+from .store.embeddings import resolve
 
 MODELS = Path(__file__).resolve().parent / "models"
 CARD = "card.json"

@@ -38,11 +38,11 @@ QUESTION = "How many lanterns did the Zorbulan festival open with?"
 
 sys.path.insert(0, str(ROOT))
 from assistant.config import Settings  # noqa: E402
-from assistant.index import Index  # noqa: E402
 from assistant.ingest.chunking import split  # noqa: E402
 from assistant.ingest.sources import document_from_text  # noqa: E402
-from assistant.lexical import LexicalIndex, Ranking  # noqa: E402
-from assistant.terms import terms  # noqa: E402
+from assistant.store.index import Index  # noqa: E402
+from assistant.store.lexical import LexicalIndex, Ranking  # noqa: E402
+from assistant.store.terms import terms  # noqa: E402
 
 
 def passages(index: Path, copies: int) -> list:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import ConfigError
 from assistant.ingest.chunking import split
 from assistant.ingest.sources import load
+from assistant.store.embeddings import Embedder, get_embedder
 
 from .support import SEEDS
 
@@ -112,6 +112,6 @@ def test_fp32_backends_are_accepted_on_an_openvino_index_with_the_same_answer(ba
 def test_words_met_before_are_found_when_the_kept_vectors_start_afresh(monkeypatch):
     embedder = get_embedder()
     embedder.embed_words(["harbour", "ferry"])
-    monkeypatch.setattr("assistant.embeddings.WORDS_KEPT", len(embedder._word_vectors) + 1)
+    monkeypatch.setattr("assistant.store.embeddings.WORDS_KEPT", len(embedder._word_vectors) + 1)
     vectors = embedder.embed_words(["harbour", "council", "winter"])  # one met before, two new: over the limit
     assert vectors.shape[0] == 3 and np.array_equal(vectors[0], embedder.embed_words(["harbour"])[0])

@@ -16,7 +16,7 @@ from assistant.cli import main
 from assistant.ingest.chunking import split
 from assistant.ingest.ingest import embedding_text
 from assistant.ingest.sources import document_from_text
-from assistant.lexical import LexicalIndex
+from assistant.store.lexical import LexicalIndex
 
 from .support import CORPUS, SEEDS, pdf_bytes, shared
 

@@ -6,7 +6,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from assistant import Assistant, Settings
 from assistant.eval import load_questions
-from assistant.terms import words
+from assistant.store.terms import words
 
 from .support import CORPUS, QUESTIONS, SEEDS, shared
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.terms import fold, forms, names, stems, terms
+from assistant.store.terms import fold, forms, names, stems, terms
 
 
 @pytest.mark.parametrize("text, plain", [

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from ..config import Settings
-from ..embeddings import Embedder
-from ..index import Index
-from ..lexical import LexicalIndex
+from ..store.embeddings import Embedder
+from ..store.index import Index
+from ..store.lexical import LexicalIndex
 from .chunking import Chunk, split
 from .sources import Document, Skipped
 

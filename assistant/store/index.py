@@ -25,11 +25,11 @@ import chromadb
 import numpy as np
 from filelock import FileLock, Timeout
 
-from .config import Settings
+from ..config import Settings
+from ..errors import ConfigError, IndexBusyError, IndexMissingError
+from ..ingest.chunking import Chunk
+from ..ingest.sources import Document
 from .embeddings import FAMILY
-from .errors import ConfigError, IndexBusyError, IndexMissingError
-from .ingest.chunking import Chunk
-from .ingest.sources import Document
 
 PASSAGES = "passages"
 DOCUMENTS = "documents"

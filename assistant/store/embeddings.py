@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, EMBEDDING_BACKENDS, MODEL_CACHE
-from .errors import ConfigError
+from ..config import DEFAULT_MODEL, EMBEDDING_BACKENDS, MODEL_CACHE
+from ..errors import ConfigError
 
 # Backends whose vectors agree, measured on 3,000 archive sentences (bench/embed.py): ONNX fp32
 # against PyTorch, cosine 1.0000; OpenVINO (bfloat16 where the CPU has it), 0.99999 (min 0.99996;

@@ -29,8 +29,8 @@ import tantivy
 from tantivy import Occur, Query
 from tqdm import tqdm
 
-from .errors import IndexBusyError
-from .ingest.chunking import Chunk
+from ..errors import IndexBusyError
+from ..ingest.chunking import Chunk
 from .terms import VERSION as TERMS_VERSION
 from .terms import terms
 
@@ -51,7 +51,7 @@ WITHIN_KEPT = 8
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    # one token per term: the terms are words already, split and stemmed by assistant/terms.py
+    # one token per term: the terms are words already, split and stemmed by assistant/store/terms.py
     builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("doc", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("passage", tokenizer_name="raw", index_option="basic")  # Chunk.id
