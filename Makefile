@@ -10,7 +10,7 @@ $(BIN)/assistant: pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
-	$(BIN)/python -c 'from assistant import Assistant; from assistant.scorer import get_scorer; Assistant().embedder.words; get_scorer()'  # exported, compiled, distilled: once
+	$(BIN)/python -c 'from assistant import Assistant; from assistant.answer.scorer import get_scorer; Assistant().embedder.words; get_scorer()'  # exported, compiled, distilled: once
 	touch $@
 
 install: $(BIN)/assistant

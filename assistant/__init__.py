@@ -2,7 +2,8 @@
 
 from importlib.metadata import version
 
-from .cited import Answer, Citation
+from .answer.cited import Answer, Citation
+from .answer.retrieve import Passage, PassageRetriever
 from .config import Settings
 from .errors import (
     AnswerError,
@@ -15,7 +16,6 @@ from .errors import (
 from .ingest.chunking import Chunk
 from .ingest.sources import Document
 from .pipeline import Assistant
-from .retrieve import Passage, PassageRetriever
 
 __version__ = version("assistant")  # the one version: pyproject.toml's
 __all__ = [

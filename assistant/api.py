@@ -20,8 +20,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import __version__, completions, mcp_server
+from .answer.followups import Turn
 from .auth import CHALLENGE, REFUSED, authorised
-from .chat import Turn
 from .errors import (
     AnswerError,
     AssistantError,

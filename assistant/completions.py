@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .cited import Answer
+from .answer.cited import Answer
 from .errors import AnswerError
 from .pipeline import Assistant
 from .wire import NOT_BLANK, CitationOut, ShortAnswerOut

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .cited import Answer
+from .answer.cited import Answer
 from .errors import ConfigError, SourceError
 from .pipeline import Assistant
 

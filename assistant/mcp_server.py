@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
+from .answer.followups import Turn
 from .auth import CHALLENGE, REFUSED, authorised
-from .chat import Turn
 from .errors import AssistantError
 from .pipeline import MAX_K, Assistant
 from .wire import AnswerOut, DocumentOut, DocumentText

@@ -25,16 +25,16 @@ from langchain_core.runnables import (
     RunnablePassthrough,
 )
 
-from . import llm
-from .answer import ExtractiveAnswerer
-from .chat import Turn, standalone, turns
-from .cited import Answer
+from .answer import llm
+from .answer.cited import Answer
+from .answer.extractive import ExtractiveAnswerer
+from .answer.followups import Turn, standalone, turns
+from .answer.retrieve import PassageRetriever, Searcher, from_lc_document
+from .answer.scorer import get_scorer
 from .config import Settings
 from .errors import AnswerError, LimitError
 from .ingest.ingest import IngestReport, ingest
 from .ingest.sources import Document, document_from_bytes, document_from_text, load
-from .retrieve import PassageRetriever, Searcher, from_lc_document
-from .scorer import get_scorer
 from .store.embeddings import Embedder, get_embedder
 from .store.index import DocumentInfo, Index
 from .store.lexical import LexicalIndex

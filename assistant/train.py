@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from . import train_decline, train_sentence
+from .answer.features import DECLINE_FEATURES, READ, SENTENCE_FEATURES
+from .answer.reader import Reader
+from .answer.scorer import CARD, CARD_VERSION, MODELS, file_sha256
 from .config import DEFAULT_MODEL, MODEL_CACHE
-from .features import DECLINE_FEATURES, READ, SENTENCE_FEATURES
 from .pipeline import Assistant
-from .reader import Reader
-from .scorer import CARD, CARD_VERSION, MODELS, file_sha256
 from .store.embeddings import resolve
 from .train_data import TRAIN, Folder, folders, reader_folders
 

@@ -11,7 +11,7 @@ articles and scores that fold's windows (out-of-fold scores for the decline mode
 `--fold -1` trains on every window and saves its weights in pieces small enough to carry back.
 
 The word-piece table stays the packaged model's (frozen): the weights saved are the rest, in
-fp16 (22 MB), and the product rebuilds the reader from the two (assistant/reader.py).
+fp16 (22 MB), and the product rebuilds the reader from the two (assistant/answer/reader.py).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 if __package__:
-    from .reader import WORD_PIECES, encode, readings
-    from .reader import model as read_model
+    from .answer.reader import WORD_PIECES, encode, readings
+    from .answer.reader import model as read_model
 else:  # run as a script, where torch and transformers are and the product's other parts are not
     from reader import WORD_PIECES, encode, readings
     from reader import model as read_model

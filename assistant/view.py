@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from .cited import Answer, byline
+from .answer.cited import Answer, byline
 from .ingest.sources import Document
 
 _MARKER = re.compile(r"\[(\d+)\]")

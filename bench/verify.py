@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant
-from assistant.answer import ExtractiveAnswerer
-from assistant.verify import Verifier
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.verify import Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "bench" / "data" / "verification.jsonl"

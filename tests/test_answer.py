@@ -1,9 +1,9 @@
 import pytest
 
 from assistant import Assistant
-from assistant.answer import prompt, unsaid
-from assistant.cited import Answer
-from assistant.question import parse
+from assistant.answer.cited import Answer
+from assistant.answer.extractive import prompt, unsaid
+from assistant.answer.question import parse
 
 
 def check_verbatim(assistant, answer: Answer):

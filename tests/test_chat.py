@@ -1,7 +1,7 @@
 import pytest
 
 from assistant import AnswerError
-from assistant.chat import Turn, named_subjects, standalone, turns
+from assistant.answer.followups import Turn, named_subjects, standalone, turns
 
 ASKED = [Turn("user", "Why did Boris Bondarev resign?"), Turn("assistant", "The articles do not say.")]
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.scorer import get_scorer
+from assistant.answer.scorer import get_scorer
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "002_41f72d074bf60d22.txt"
 

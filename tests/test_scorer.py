@@ -4,9 +4,9 @@ import shutil
 import numpy as np
 import pytest
 
+from assistant.answer.question import parse
+from assistant.answer.scorer import CARD, MODELS, Scorer
 from assistant.errors import ConfigError
-from assistant.question import parse
-from assistant.scorer import CARD, MODELS, Scorer
 
 
 def test_committed_models_score_known_rows_as_trained():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from assistant.features import DECLINE_FEATURES
+from assistant.answer.features import DECLINE_FEATURES
 from assistant.train_data import Example
 from assistant.train_decline import MAX_WRONG_DECLINES, Asked, outcome, threshold
 

@@ -1,5 +1,5 @@
 from assistant import view
-from assistant.cited import Answer
+from assistant.answer.cited import Answer
 
 
 def test_unsupported_sentences_are_shown_struck_through_as_removed():

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .answer import ExtractiveAnswerer
-from .config import Settings
-from .ingest.chunking import Chunk
+from ..config import Settings
+from ..ingest.chunking import Chunk
+from .extractive import ExtractiveAnswerer
 
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w-]+")
 _NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from .store.terms import names, stems, terms, words
+from ..store.terms import names, stems, terms, words
 
 # Words that frame a question rather than name what it is about.
 FRAMING = frozenset(terms("according kind type sort many much besides cannot exactly actually also "

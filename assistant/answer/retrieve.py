@@ -19,12 +19,12 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .config import Settings
-from .ingest.chunking import Chunk
-from .store.embeddings import Embedder
-from .store.index import Index
-from .store.lexical import LexicalIndex, Ranking
-from .store.terms import fold, holds, names
+from ..config import Settings
+from ..ingest.chunking import Chunk
+from ..store.embeddings import Embedder
+from ..store.index import Index
+from ..store.lexical import LexicalIndex, Ranking
+from ..store.terms import fold, holds, names
 
 FOLDED_KEPT = 256  # articles whose folded text is kept
 

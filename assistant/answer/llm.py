@@ -18,16 +18,16 @@ from dataclasses import replace
 from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
 
-from .answer import ExtractiveAnswerer, abstain, cite, prompt
+from ..config import Settings
+from ..errors import ConfigError
+from ..ingest.chunking import Chunk
+from ..ingest.sources import Document
 from .cited import Answer
-from .config import Settings
-from .errors import ConfigError
-from .ingest.chunking import Chunk
-from .ingest.sources import Document
+from .extractive import ExtractiveAnswerer, abstain, cite, prompt
 from .retrieve import Passage
 from .verify import Verifier
 
-log = logging.getLogger("assistant.llm")
+log = logging.getLogger("assistant.answer.llm")
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s\[])|(?<=\])\s+(?=[A-Z\"“'])")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, MODEL_CACHE
-from .errors import ConfigError
+from ..config import DEFAULT_MODEL, MODEL_CACHE
+from ..errors import ConfigError
+from ..store.embeddings import resolve
 from .features import DECLINE_FEATURES, SENTENCE_FEATURES, Features, decline_row, read
 from .reader import Reader, Reading
-from .store.embeddings import resolve
 
-MODELS = Path(__file__).resolve().parent / "models"
+MODELS = Path(__file__).resolve().parents[1] / "models"
 CARD = "card.json"
 CARD_VERSION = 1
 

@@ -19,20 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Settings
+from ..ingest.chunking import Chunk
+from ..ingest.sources import Document
+from ..store.embeddings import Embedder
+from ..store.lexical import LexicalIndex
+from ..store.terms import matches, terms, words
 from .cited import Answer, Citation, ShortAnswer
-from .config import Settings
 from .features import Candidate, Features, Paraphrase, candidates
-from .ingest.chunking import Chunk
-from .ingest.sources import Document
 from .question import Query, asked_terms, parse
 from .reader import Reading
 from .retrieve import Passage
 from .scorer import Scorer, get_scorer
-from .store.embeddings import Embedder
-from .store.lexical import LexicalIndex
-from .store.terms import matches, terms, words
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|articles?|sources?|"
     r"context|above|previous)\b|\b(system prompt|you are now|pretend (to be|you)|act as)\b",

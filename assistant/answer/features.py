@@ -14,13 +14,13 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .ingest.chunking import Chunk
-from .ingest.sources import Document
+from ..ingest.chunking import Chunk
+from ..ingest.sources import Document
+from ..store.lexical import LexicalIndex, Ranking
+from ..store.terms import NAME, fold, holds, in_vocabulary, related, terms, words
 from .question import CUES, KIND_CUES, KINDS, NEGATION, Query
 from .reader import Reader, Reading
 from .retrieve import FOLDED_KEPT, Passage
-from .store.lexical import LexicalIndex, Ranking
-from .store.terms import NAME, fold, holds, in_vocabulary, related, terms, words
 
 # An article's folded text, for the names it holds: folding a long one costs ~4 ms, done once.
 folded = lru_cache(maxsize=FOLDED_KEPT)(fold)
