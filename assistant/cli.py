@@ -238,8 +238,8 @@ def _remove(args, settings: Settings) -> int:
 def _serve(args, settings: Settings) -> int:
     import uvicorn
 
-    from .api import create_app
-    from .ui import mount
+    from .serve.api import create_app
+    from .serve.web import mount
 
     assistant = _assistant(settings)
     assistant.index.lock()  # this process owns the index while it serves
@@ -252,7 +252,7 @@ def _serve(args, settings: Settings) -> int:
 
 
 def _mcp(args, settings: Settings) -> int:
-    from .mcp_server import serve_stdio
+    from .serve.mcp_server import serve_stdio
 
     assistant = _assistant(settings)
     assistant.index.lock()  # this process owns the index while it serves

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
-from assistant.api import create_app
+from assistant.serve.api import create_app
 
 from .support import ROOT, serving
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Assistant, IndexMissingError, Settings
-from assistant.api import create_app
 from assistant.cli import main
+from assistant.serve.api import create_app
 
 from .support import QUESTIONS, SEEDS, free_port, shared, wait_for
 

@@ -1,5 +1,5 @@
-from assistant import view
 from assistant.answer.cited import Answer
+from assistant.serve import view
 
 
 def test_unsupported_sentences_are_shown_struck_through_as_removed():

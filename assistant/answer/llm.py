@@ -27,7 +27,7 @@ from .extractive import ExtractiveAnswerer, abstain, cite, prompt
 from .retrieve import Passage
 from .verify import Verifier
 
-log = logging.getLogger("assistant.answer.llm")
+log = logging.getLogger(__name__)
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s\[])|(?<=\])\s+(?=[A-Z\"“'])")
 

@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import __version__
-from .answer.followups import Turn
+from .. import __version__
+from ..answer.followups import Turn
+from ..errors import AssistantError
+from ..pipeline import MAX_K, Assistant
 from .auth import CHALLENGE, REFUSED, authorised
-from .errors import AssistantError
-from .pipeline import MAX_K, Assistant
 from .wire import AnswerOut, DocumentOut, DocumentText
 
 PATH = "/mcp"

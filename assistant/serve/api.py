@@ -19,10 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import __version__, completions, mcp_server
-from .answer.followups import Turn
-from .auth import CHALLENGE, REFUSED, authorised
-from .errors import (
+from .. import __version__
+from ..answer.followups import Turn
+from ..errors import (
     AnswerError,
     AssistantError,
     IndexBusyError,
@@ -30,11 +29,13 @@ from .errors import (
     LimitError,
     SourceError,
 )
-from .ingest.sources import ARTICLES
-from .pipeline import MAX_K, Assistant
+from ..ingest.sources import ARTICLES
+from ..pipeline import MAX_K, Assistant
+from . import completions, mcp_server
+from .auth import CHALLENGE, REFUSED, authorised
 from .wire import NOT_BLANK, AnswerOut, DocumentOut, DocumentText
 
-log = logging.getLogger("assistant.api")
+log = logging.getLogger(__name__)
 STATUS = {LimitError: 413, IndexMissingError: 503, IndexBusyError: 409}
 OPENAI = "/v1/"
 # OpenAI's error type and code for each status, for the /v1 routes.

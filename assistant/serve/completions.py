@@ -25,9 +25,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .answer.cited import Answer
-from .errors import AnswerError
-from .pipeline import Assistant
+from ..answer.cited import Answer
+from ..errors import AnswerError
+from ..pipeline import Assistant
 from .wire import NOT_BLANK, CitationOut, ShortAnswerOut
 
 MODEL = "assistant"  # verbatim extracts

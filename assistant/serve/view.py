@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 import re
 
-from .answer.cited import Answer, byline
-from .ingest.sources import Document
+from ..answer.cited import Answer, byline
+from ..ingest.sources import Document
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")

@@ -16,12 +16,12 @@ from pathlib import Path
 import gradio as gr
 from fastapi import FastAPI
 
+from ..errors import AnswerError, AssistantError
+from ..eval import load_questions, questions_from, run
+from ..ingest.sources import SUPPORTED
+from ..pipeline import Assistant
+from ..report import render
 from . import view
-from .errors import AnswerError, AssistantError
-from .eval import load_questions, questions_from, run
-from .ingest.sources import SUPPORTED
-from .pipeline import Assistant
-from .report import render
 
 EMPTY_PANEL = "<p class='hint'>Click a marker such as [1] or a citation to see the quote in its article.</p>"
 # Markers are links to #cite-TURN-N; a click on one clicks the hidden #marker button, whose event

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from .ingest.sources import Document
-    from .store.index import DocumentInfo
+    from ..ingest.sources import Document
+    from ..store.index import DocumentInfo
 
 NOT_BLANK = r"\S"  # the pattern of a text with at least one character that is not a space
 
