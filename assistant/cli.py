@@ -151,7 +151,7 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def _eval(args, settings: Settings) -> int:
-    from .eval import below, load_questions, parse_floors, run
+    from .evaluation.eval import below, load_questions, parse_floors, run
 
     floors = parse_floors(args.fail_under or "")
     questions = load_questions(args.questions)
@@ -161,7 +161,7 @@ def _eval(args, settings: Settings) -> int:
         other = _configured(settings, args.compare)
         runs.append((args.compare, run(_assistant(other), questions, progress)))
     if args.report:
-        from .report import render
+        from .evaluation.report import render
 
         page = render(runs, _assistant(settings).document, title=f"Evaluation of {args.questions}")
         Path(args.report).write_text(page, encoding="utf-8")

@@ -37,7 +37,7 @@ from load import free_port, start_server  # noqa: E402
 from run import percentile  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.eval import load_questions, run  # noqa: E402
+from assistant.evaluation.eval import load_questions, run  # noqa: E402
 from assistant.ingest.chunking import split  # noqa: E402
 from assistant.ingest.ingest import embedding_text  # noqa: E402
 from assistant.ingest.sources import Document, load  # noqa: E402

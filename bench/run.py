@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant import Assistant
-from assistant.eval import Question, load_questions, phrase_scores
+from assistant.evaluation.eval import Question, load_questions, phrase_scores
 from assistant.ingest.sources import Document, load
 from assistant.store.embeddings import get_embedder
 

@@ -2,7 +2,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import SourceError
-from assistant.eval import load_questions, run
+from assistant.evaluation.eval import load_questions, run
 
 from .support import QUESTIONS, ROOT, shared
 
@@ -88,7 +88,7 @@ def test_the_short_answer_is_scored_as_squad_scores_it(seeded, tmp_path):
 
 
 def test_squad_normalisation_and_f1():
-    from assistant.eval import _f1, _normal
+    from assistant.evaluation.eval import _f1, _normal
 
     assert _normal("The  Eiffel Tower.") == "eiffel tower"
     assert _f1("the Eiffel Tower", "Eiffel Tower in Paris") == pytest.approx(2 * 1 * 0.5 / 1.5)

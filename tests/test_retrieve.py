@@ -5,7 +5,7 @@ import pytest
 from langchain_core.retrievers import BaseRetriever
 
 from assistant import Assistant, Settings
-from assistant.eval import load_questions
+from assistant.evaluation.eval import load_questions
 from assistant.store.terms import words
 
 from .support import CORPUS, QUESTIONS, SEEDS, shared

@@ -17,10 +17,10 @@ import gradio as gr
 from fastapi import FastAPI
 
 from ..errors import AnswerError, AssistantError
-from ..eval import load_questions, questions_from, run
+from ..evaluation.eval import load_questions, questions_from, run
+from ..evaluation.report import render
 from ..ingest.sources import SUPPORTED
 from ..pipeline import Assistant
-from ..report import render
 from . import view
 
 EMPTY_PANEL = "<p class='hint'>Click a marker such as [1] or a citation to see the quote in its article.</p>"

@@ -14,8 +14,8 @@ import io
 import re
 from collections.abc import Callable, Sequence
 
+from ..ingest.sources import Document
 from .eval import Report, Result
-from .ingest.sources import Document
 
 CONTEXT_CHARS = 160
 PLOTTED = (("answer_hit", "answer hit"), ("evidence_hit", "evidence hit"),

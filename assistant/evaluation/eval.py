@@ -18,9 +18,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .answer.cited import Answer
-from .errors import ConfigError, SourceError
-from .pipeline import Assistant
+from ..answer.cited import Answer
+from ..errors import ConfigError, SourceError
+from ..pipeline import Assistant
 
 
 @dataclass(frozen=True)
