@@ -36,7 +36,7 @@ screenshots: install
 # STAGE=decline starts at that stage over the committed models of those before it (the decline alone: about
 # 20 minutes on 2 cores).
 train: install
-	$(BIN)/python -m assistant.train $(if $(STAGE),--from $(STAGE))
+	$(BIN)/python -m assistant.training.train $(if $(STAGE),--from $(STAGE))
 
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.

@@ -1,4 +1,4 @@
-from assistant.train_data import (
+from assistant.training.train_data import (
     TRAIN,
     Question,
     as_asked,

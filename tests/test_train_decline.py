@@ -1,8 +1,13 @@
 import numpy as np
 
 from assistant.answer.features import DECLINE_FEATURES
-from assistant.train_data import Example
-from assistant.train_decline import MAX_WRONG_DECLINES, Asked, outcome, threshold
+from assistant.training.train_data import Example
+from assistant.training.train_decline import (
+    MAX_WRONG_DECLINES,
+    Asked,
+    outcome,
+    threshold,
+)
 
 
 def asked(kind: str, n: int, empty: bool = False) -> Asked:

@@ -1,7 +1,7 @@
 """Features: what the answer stage's models see of a question's candidate sentences: cheap
 features of the question, each candidate, its neighbours and the leading articles (`Features`),
 and the decline model's row (`decline_row`), weighing also what the reader (reader.py) finds
-around the best rated candidate. One feature code, called by training (assistant/train.py,
+around the best rated candidate. One feature code, called by training (assistant/training/train.py,
 train_decline.py: `make train`) and by serving alike.
 """
 

@@ -1,5 +1,5 @@
 """Reader: the packaged MiniLM fine-tuned to find an answer span in a window of text, or that the
-window holds none (assistant/train_reader.py). The decline model weighs how sure it is.
+window holds none (assistant/training/train_reader.py). The decline model weighs how sure it is.
 
 It reads a question against the windows of the candidates the sentence model rates best (each
 with its neighbours) and says, per window, how far the best span outscores "no answer". The

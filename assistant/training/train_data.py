@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-TRAIN = Path(__file__).resolve().parent.parent.parent / "shared" / "train"
+TRAIN = Path(__file__).resolve().parents[3] / "shared" / "train"
 SEED = 20261202
 KINDS = ("answerable", "silent", "other")
 

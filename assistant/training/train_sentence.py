@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .answer.features import SENTENCE_FEATURES
-from .answer.question import parse
-from .ingest.sources import Document
-from .pipeline import Assistant
+from ..answer.features import SENTENCE_FEATURES
+from ..answer.question import parse
+from ..ingest.sources import Document
+from ..pipeline import Assistant
 from .train_data import group_folds
 
 PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,

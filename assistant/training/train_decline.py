@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .answer.features import DECLINE_FEATURES, Features, decline_row, read
-from .answer.question import parse
-from .pipeline import Assistant
+from ..answer.features import DECLINE_FEATURES, Features, decline_row, read
+from ..answer.question import parse
+from ..pipeline import Assistant
 from .train_data import KINDS, Example, Folder, group_folds
 
 # The direction of the evidence is known: the more of the question the articles lack, the likelier

@@ -1,4 +1,4 @@
-"""Train: fit the answer stage's models (`make train`, python -m assistant.train).
+"""Train: fit the answer stage's models (`make train`, python -m assistant.training.train).
 
 Three models, in three stages (`--from STAGE` starts at one, over the committed models of those
 before it):
@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answer.features import DECLINE_FEATURES, READ, SENTENCE_FEATURES
+from ..answer.reader import Reader
+from ..answer.scorer import CARD, CARD_VERSION, MODELS, file_sha256
+from ..config import DEFAULT_MODEL, MODEL_CACHE
+from ..pipeline import Assistant
+from ..store.embeddings import resolve
 from . import train_decline, train_sentence
-from .answer.features import DECLINE_FEATURES, READ, SENTENCE_FEATURES
-from .answer.reader import Reader
-from .answer.scorer import CARD, CARD_VERSION, MODELS, file_sha256
-from .config import DEFAULT_MODEL, MODEL_CACHE
-from .pipeline import Assistant
-from .store.embeddings import resolve
 from .train_data import TRAIN, Folder, folders, reader_folders
 
 FOLDS = 5

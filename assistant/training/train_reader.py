@@ -6,7 +6,7 @@ Its training rows are windows such as the product reads (it reads the best rated
 those of the three candidates the held-out sentence model rates best for each training question,
 labelled with the gold answer span they hold (rows made by train.reading_rows). It
 needs torch and transformers alone (no index, no other part of the product), so that it runs
-where a GPU is: `python assistant/train_reader.py WINDOWS OUT --fold N` trains without fold N's
+where a GPU is: `python assistant/training/train_reader.py WINDOWS OUT --fold N` trains without fold N's
 articles and scores that fold's windows (out-of-fold scores for the decline model);
 `--fold -1` trains on every window and saves its weights in pieces small enough to carry back.
 
@@ -21,15 +21,17 @@ import gzip
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 if __package__:
-    from .answer.reader import WORD_PIECES, encode, readings
-    from .answer.reader import model as read_model
+    from ..answer.reader import WORD_PIECES, encode, readings
+    from ..answer.reader import model as read_model
 else:  # run as a script, where torch and transformers are and the product's other parts are not
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "answer"))
     from reader import WORD_PIECES, encode, readings
     from reader import model as read_model
 
