@@ -33,10 +33,10 @@ from .answer.retrieve import PassageRetriever, Searcher, from_lc_document
 from .answer.scorer import get_scorer
 from .config import Settings
 from .errors import AnswerError, LimitError
-from .ingest.ingest import IngestReport, ingest
 from .ingest.sources import Document, document_from_bytes, document_from_text, load
 from .store.embeddings import Embedder, get_embedder
 from .store.index import DocumentInfo, Index
+from .store.ingest import IngestReport, ingest
 from .store.lexical import LexicalIndex
 
 LEXICAL_DIR = "lexical"

@@ -39,10 +39,10 @@ from run import percentile  # noqa: E402
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.evaluation.eval import load_questions, run  # noqa: E402
 from assistant.ingest.chunking import split  # noqa: E402
-from assistant.ingest.ingest import embedding_text  # noqa: E402
 from assistant.ingest.sources import Document, load  # noqa: E402
 from assistant.store.embeddings import get_embedder  # noqa: E402
 from assistant.store.index import Index  # noqa: E402
+from assistant.store.ingest import embedding_text  # noqa: E402
 
 FIRST_ANSWER = """
 import resource, sys, time

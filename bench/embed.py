@@ -30,9 +30,9 @@ from assistant import Assistant, Settings  # noqa: E402
 from assistant.config import EMBEDDING_BACKENDS  # noqa: E402
 from assistant.evaluation.eval import load_questions, run  # noqa: E402
 from assistant.ingest.chunking import split  # noqa: E402
-from assistant.ingest.ingest import embedding_text  # noqa: E402
 from assistant.ingest.sources import Document, load  # noqa: E402
 from assistant.store.embeddings import get_embedder  # noqa: E402
+from assistant.store.ingest import embedding_text  # noqa: E402
 
 TOTALS = ("answer_hit", "evidence_hit", "declined_unanswerable", "declined_answerable", "mean_cited_chars",
           "latency_p50_ms", "latency_p95_ms")

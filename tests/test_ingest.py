@@ -14,8 +14,8 @@ import pytest
 from assistant import Assistant
 from assistant.cli import main
 from assistant.ingest.chunking import split
-from assistant.ingest.ingest import embedding_text
 from assistant.ingest.sources import document_from_text
+from assistant.store.ingest import embedding_text
 from assistant.store.lexical import LexicalIndex
 
 from .support import CORPUS, SEEDS, pdf_bytes, shared

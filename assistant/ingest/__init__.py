@@ -1,2 +1,2 @@
-"""Sources in, passages out: files, folders, archives and uploads read as `Document`s, split into
-sentence `Chunk`s with their offsets, and written in batches into the store."""
+"""Sources in, passages out: files, folders, archives and uploads read as `Document`s and split
+into sentence `Chunk`s with their offsets."""

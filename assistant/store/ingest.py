@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from ..config import Settings
-from ..store.embeddings import Embedder
-from ..store.index import Index
-from ..store.lexical import LexicalIndex
-from .chunking import Chunk, split
-from .sources import Document, Skipped
+from ..ingest.chunking import Chunk, split
+from ..ingest.sources import Document, Skipped
+from .embeddings import Embedder
+from .index import Index
+from .lexical import LexicalIndex
 
 EMBED_GROUP = 512  # passages embedded together: large batches keep the encoder busy
 
