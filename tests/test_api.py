@@ -1,12 +1,8 @@
-"""The JSON API in process (FastAPI's TestClient on the app `assistant serve` runs), and
-schemathesis against a real server."""
+"""The JSON API in process: FastAPI's TestClient on the app `assistant serve` runs (the real
+server's JSON API is tested in test_protocols.py, schemathesis included)."""
 
-import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,8 +10,6 @@ from fastapi.testclient import TestClient
 
 from assistant import Assistant
 from assistant.serve.api import create_app
-
-from .support import ROOT, serving
 
 ARTICLE = ("Harbour reopens\n\nThe harbour of Porto Lindo reopened on Tuesday after a storm closed it for "
            "nine days. Fishing crews returned to the docks at dawn.")
@@ -149,20 +143,3 @@ def test_cors_lets_the_configured_origins_in_and_no_other(seeded):
 
         assert allowed("http://newsroom.example") == "http://newsroom.example"
         assert allowed("http://elsewhere.example") is None
-
-
-@pytest.mark.slow
-@pytest.mark.server
-def test_schemathesis_all_checks_find_nothing(seeded_index, tmp_path):
-    """Property-based requests to a real server from its /openapi.json with every check (the
-    schema tells the truth: what is refused is declared, other methods get 405), bounded in
-    examples and time."""
-    config = ROOT / "bench" / "schemathesis.toml"
-    shutil.copytree(seeded_index, tmp_path / "index")
-    with serving(tmp_path / "index") as url:
-        run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
-                              f"{url}/openapi.json", "--checks", "all", "--max-examples", "20",
-                              "--max-time", "45", "--seed", "1", "--generation-database", "none"],
-                             capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert "passed" in run.stdout

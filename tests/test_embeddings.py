@@ -2,14 +2,13 @@
 a backend whose vectors differ from those it holds."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.cli import main
 from assistant.errors import ConfigError
 from assistant.ingest.chunking import split
 from assistant.ingest.sources import load
@@ -86,7 +85,7 @@ def test_an_unknown_backend_or_a_gpu_with_onnx_is_a_clear_error(model_cache):
 
 
 @pytest.mark.slow
-def test_an_index_records_its_backend_and_refuses_one_whose_vectors_differ(tmp_path, model_cache):
+def test_an_index_records_its_backend_and_refuses_one_whose_vectors_differ(tmp_path, model_cache, capsys):
     index = tmp_path / "index"
     int8 = Assistant(settings=Settings(index=index, embedding_backend="onnx-int8", model_cache=model_cache))
     int8.ingest([SEEDS])
@@ -94,9 +93,8 @@ def test_an_index_records_its_backend_and_refuses_one_whose_vectors_differ(tmp_p
     assert int8.ask(QUESTION).citations
     with pytest.raises(ConfigError, match="ASSISTANT_EMBEDDING_BACKEND=onnx-int8"):
         Assistant(settings=Settings(index=index)).index
-    run = subprocess.run([str(Path(sys.executable).parent / "assistant"), "ask", "--index", str(index), QUESTION],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2 and "made by all-MiniLM-L6-v2 with the onnx-int8 embedding backend" in run.stderr
+    assert main(["ask", "--index", str(index), QUESTION]) == 2
+    assert "made by all-MiniLM-L6-v2 with the onnx-int8 embedding backend" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])

@@ -5,18 +5,21 @@ import json
 import re
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
+from fastapi.testclient import TestClient
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant import Assistant, Settings
 from assistant.cli import main
+from assistant.serve.api import create_app
 
-from .support import free_port, serving
+from .support import free_port
 
 AGE = "How old is Bondarev?"
 INVENTED = ["He was born in Novosibirsk, Russia", "He moved to Canada in 2019"]
@@ -139,19 +142,21 @@ def test_openai_compatible_server_through_the_cli_json(seeded_index, seeded, ope
     _assert_checked(json.loads(capsys.readouterr().out), seeded)
 
 
-@pytest.mark.server
-def test_openai_compatible_server_through_the_http_api(server_index, seeded):
-    import httpx
-
-    with LoopbackModel(_reply_inventing) as base_url, serving(
-            server_index, ASSISTANT_LLM="openai:invents-facts", OPENAI_BASE_URL=base_url, OPENAI_API_KEY="k") as url:
-        answer = httpx.post(f"{url}/api/ask", json={"question": AGE}, timeout=60).json()
-        _assert_checked(answer, seeded)
-        # the OpenAI-compatible endpoint offers both: the checked model answer and the extracts
-        assert [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]] == ["assistant", "assistant-llm"]
-        replies = {model: httpx.post(f"{url}/v1/chat/completions", timeout=60, json={
-            "model": model, "messages": [{"role": "user", "content": AGE}]}).json()["choices"][0]["message"]
-            for model in ("assistant", "assistant-llm")}
+def test_openai_compatible_server_through_the_http_api(server_index, seeded, monkeypatch):
+    """The app `assistant serve` runs, in process, configured from the environment as it is."""
+    with LoopbackModel(_reply_inventing) as base_url:
+        for name, value in {"ASSISTANT_LLM": "openai:invents-facts", "OPENAI_BASE_URL": base_url,
+                            "OPENAI_API_KEY": "k"}.items():
+            monkeypatch.setenv(name, value)
+        app = create_app(Assistant(settings=replace(Settings.from_env(), index=server_index)))
+        with TestClient(app) as client:
+            answer = client.post("/api/ask", json={"question": AGE}).json()
+            _assert_checked(answer, seeded)
+            # the OpenAI-compatible endpoint offers both: the checked model answer and the extracts
+            assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["assistant", "assistant-llm"]
+            replies = {model: client.post("/v1/chat/completions", json={
+                "model": model, "messages": [{"role": "user", "content": AGE}]}).json()["choices"][0]["message"]
+                for model in ("assistant", "assistant-llm")}
         assert replies["assistant-llm"]["citations"] == answer["citations"]
         assert replies["assistant-llm"]["content"].startswith(answer["answer"])
         assert replies["assistant"]["citations"] == seeded.ask(AGE).to_dict()["citations"]

@@ -1,8 +1,10 @@
 """The protocols other tools speak, against a real server: OpenAI's Chat Completions (through the
-official `openai` client and LangChain's ChatOpenAI) and MCP (the official client, over
-streamable HTTP and over stdio from `assistant mcp`)."""
+official `openai` client and LangChain's ChatOpenAI), MCP (the official client, over streamable
+HTTP and over stdio from `assistant mcp`), the JSON API as schemathesis fuzzes it, and the token
+that guards all three."""
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from .support import serving
+from .support import ROOT, serving
 
 pytestmark = [pytest.mark.server]
 
@@ -26,28 +28,31 @@ FIRST = "Why did Boris Bondarev resign?"
 FOLLOW_UP = "When was his resignation letter delivered?"
 AGE = "How old is he?"
 TOOLS = {"ask", "search", "get_document", "list_documents"}
+TOKEN = "s3cret"  # the server runs guarded, as a newsroom deploys it
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def url(server_index):
-    with serving(server_index) as base:
+    with serving(server_index, ASSISTANT_API_TOKEN=TOKEN) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def client(url):
-    return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=TOKEN, max_retries=0)
 
 
 def api_ask(url: str, question: str, history: list[dict] | None = None) -> dict:
-    response = httpx.post(f"{url}/api/ask", json={"question": question, "history": history or []}, timeout=60)
+    response = httpx.post(f"{url}/api/ask", json={"question": question, "history": history or []}, headers=AUTH,
+                          timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def assert_verbatim(url: str, citations: list[dict]) -> None:
     for c in citations:
-        text = httpx.get(f"{url}/api/documents/{c['source']}", timeout=30).json()["text"]
+        text = httpx.get(f"{url}/api/documents/{c['source']}", headers=AUTH, timeout=30).json()["text"]
         assert text[c["start"]:c["end"]] == c["quote"]
 
 
@@ -96,7 +101,7 @@ def test_a_decline_is_an_ordinary_reply(client):
 
 
 def test_langchain_chat_openai_gets_the_same_answer(url):
-    model = ChatOpenAI(base_url=f"{url}/v1", api_key="unused", model="assistant", max_retries=0)
+    model = ChatOpenAI(base_url=f"{url}/v1", api_key=TOKEN, model="assistant", max_retries=0)
     reply = model.invoke([HumanMessage(FIRST), AIMessage("He protested."), HumanMessage(FOLLOW_UP)])
     history = [{"role": "user", "content": FIRST}, {"role": "assistant", "content": "He protested."}]
     expected = api_ask(url, FOLLOW_UP, history)
@@ -115,7 +120,7 @@ def test_langchain_chat_openai_gets_the_same_answer(url):
     ({"messages": [{"role": "user", "content": QUESTION}]}, 400, "model"),
 ])
 def test_bad_requests_get_openai_shaped_errors(url, body, status, wrong):
-    response = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=60)
+    response = httpx.post(f"{url}/v1/chat/completions", json=body, headers=AUTH, timeout=60)
     assert response.status_code == status
     error = response.json()["error"]
     assert set(error) == {"message", "type", "code", "param"} and wrong in error["message"]
@@ -132,7 +137,7 @@ def test_openai_client_raises_its_own_errors(client):
 def test_other_methods_get_405_with_allow(url):
     for method, path, allow in (("GET", "/v1/chat/completions", "POST"), ("DELETE", "/v1/models", "GET"),
                                 ("TRACE", "/api/ask", "POST")):
-        response = httpx.request(method, f"{url}{path}", timeout=30)
+        response = httpx.request(method, f"{url}{path}", headers=AUTH, timeout=30)
         assert response.status_code == 405 and response.headers["allow"] == allow, (method, path)
 
 
@@ -182,9 +187,10 @@ def check_tour(seen: dict, expected: dict, texts: dict[str, str]) -> None:
 
 
 def test_mcp_over_http(url):
-    texts = {d["id"]: httpx.get(f"{url}/api/documents/{d['id']}").json()["text"]
-             for d in httpx.get(f"{url}/api/documents").json()}
-    check_tour(call(f"{url}/mcp", tour), api_ask(url, QUESTION), texts)
+    texts = {d["id"]: httpx.get(f"{url}/api/documents/{d['id']}", headers=AUTH).json()["text"]
+             for d in httpx.get(f"{url}/api/documents", headers=AUTH).json()}
+    mcp = streamable_http_client(f"{url}/mcp", http_client=httpx2.AsyncClient(headers=AUTH))
+    check_tour(call(mcp, tour), api_ask(url, QUESTION), texts)
 
 
 @pytest.mark.slow
@@ -197,23 +203,27 @@ def test_mcp_over_stdio(seeded_index, seeded, tmp_path):
     check_tour(seen, seeded.ask(QUESTION).to_dict(), texts)
 
 
-def test_token_guards_api_v1_and_mcp_but_not_the_web_chat(seeded_index, tmp_path):
-    index = tmp_path / "index"
-    shutil.copytree(seeded_index, index)
-    with serving(index, ASSISTANT_API_TOKEN="s3cret") as base:
-        assert httpx.get(f"{base}/api/health").status_code == 401
-        assert httpx.get(f"{base}/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert "error" in httpx.get(f"{base}/api/documents").json()
-        assert httpx.get(f"{base}/api/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        assert httpx.get(f"{base}/").status_code == 200
-        with pytest.raises(openai.AuthenticationError):
-            openai.OpenAI(base_url=f"{base}/v1", api_key="wrong", max_retries=0).models.list()
-        right = openai.OpenAI(base_url=f"{base}/v1", api_key="s3cret", max_retries=0)
-        assert [m.id for m in right.models.list()] == ["assistant"]
-        assert httpx.post(f"{base}/mcp", json={}).status_code == 401
+def test_token_guards_api_v1_and_mcp_but_not_the_web_chat(url):
+    assert httpx.get(f"{url}/api/health").status_code == 401
+    assert httpx.get(f"{url}/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert "error" in httpx.get(f"{url}/api/documents").json()
+    assert httpx.get(f"{url}/api/health", headers=AUTH).status_code == 200
+    assert httpx.get(f"{url}/").status_code == 200
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).models.list()
+    assert httpx.post(f"{url}/mcp", json={}).status_code == 401  # test_mcp_over_http: with the token, every tool
 
-        async def listed(mcp_client):
-            return {t.name for t in (await mcp_client.list_tools()).tools}
 
-        authorised = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret"})
-        assert call(streamable_http_client(f"{base}/mcp", http_client=authorised), listed) == TOOLS
+@pytest.mark.slow
+def test_schemathesis_all_checks_find_nothing(url):
+    """Property-based requests to a real server from its /openapi.json with every check (the
+    schema tells the truth: what is refused is declared, other methods get 405), bounded in
+    examples and time. Last in this module: it adds documents."""
+    config = ROOT / "bench" / "schemathesis.toml"
+    run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
+                          f"{url}/openapi.json", "--header", f"Authorization: Bearer {TOKEN}", "--checks", "all",
+                          "--max-examples", "20",
+                          "--max-time", "45", "--seed", "1", "--generation-database", "none"],
+                         capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "passed" in run.stdout
