@@ -38,7 +38,7 @@ from .train_data import TRAIN, Folder, folders, reader_folders
 
 FOLDS = 5
 STAGES = ("squad", "silence", "decline")  # the sentence model and reader; the reader further; the decline
-SILENCE_EPOCHS = 1  # stage 1b: the reader, further, on halved articles' windows
+SILENCE_EPOCHS = 1  # stage 2: the reader, further, on halved articles' windows
 SILENCE_LEARNING_RATE = 3e-5
 
 
@@ -66,14 +66,14 @@ def sentence_stage(data: Path, index: Path, out: Path, n: int) -> dict:
     held = train_sentence.folds(samples, n)
     per_fold = [train_sentence.outcome([s for s in samples if s.article in h], sentence, **chosen) for h in held]
     fold = {a: i for i, h in enumerate(held) for a in h}
-    fit_reader(train_sentence.reading_rows(samples, sentence, questions, assistant.document, fold), out, Path(resolve(DEFAULT_MODEL)))
+    fit_reader(train_sentence.reading_rows(samples, sentence, questions, assistant.document, fold), out,
+               Path(resolve(DEFAULT_MODEL)))
     model = train_sentence.fit_sentences(samples)
     _save_model(out / "sentence.lgb.txt", model)
     known = [{"sentence_rows": s.rows[:3].tolist(), "sentence": model.predict(s.rows[:3]).tolist()}
              for s in samples[:: len(samples) // 4]]
-    reader_known = reader_checks([(r["question"], r["context"]) for r in
-                                  train_sentence.reading_rows(samples[:: len(samples) // 4], sentence, questions,
-                                               assistant.document, fold)], out)
+    checked = train_sentence.reading_rows(samples[:: len(samples) // 4], sentence, questions, assistant.document, fold)
+    reader_known = reader_checks([(r["question"], r["context"]) for r in checked], out)
     return {"thresholds": chosen, "known": known, "reader_known": reader_known,
             "data": {"folder": "../shared/train/squad", "questions": len(questions),
                      "questions_sha256": file_sha256(data / "questions.jsonl"),
@@ -82,8 +82,9 @@ def sentence_stage(data: Path, index: Path, out: Path, n: int) -> dict:
 
 
 def silence_rows(built: list[Folder], work: Path, sentence) -> list[dict]:
-    """The reader's windows of questions asked of halved articles: the train_sentence.READ_TRAINING best rated
-    candidates' windows, each with the gold span it holds (none, for a silent question)."""
+    """The reader's windows of questions asked of halved articles: those of the best rated
+    candidates (train_sentence.READ_TRAINING), each with the gold span it holds (none, for a
+    silent question)."""
     rows = []
     for folder in built:
         for e, features in train_decline.questioned(folder, work):
@@ -91,14 +92,14 @@ def silence_rows(built: list[Folder], work: Path, sentence) -> list[dict]:
             for i in np.argsort(-np.asarray(probabilities), kind="stable")[:train_sentence.READ_TRAINING]:
                 c = features.cands[i]
                 start, end = features.window(c)
-                inside = [(b - start, f - start) for d, b, f in e.spans if d == c.chunk.doc_id and start <= b and f <= end]
-                rows.append({"id": e.id, "cand": int(i), "fold": 0, "question": e.question,
-                             "context": features.window_text(c), "answer": inside[0] if inside else None})
+                rows.append(train_sentence.reading_row(e.id, int(i), 0, e.question, features.window_text(c),
+                                                       [(b - start, f - start) for d, b, f in e.spans
+                                                        if d == c.chunk.doc_id and start <= b and f <= end]))
     return rows
 
 
 def silence_stage(train: Path, work: Path, out: Path) -> dict:
-    """Stage 1b: stage 1's reader in `out` fine-tuned further on windows of halved SQuAD 1.1
+    """Stage 2: stage 1's reader in `out` fine-tuned further on windows of halved SQuAD 1.1
     articles that the decline's folders leave unused, so that its "no answer" knows windows of
     the right article that lack the answer; what the card says of it."""
     import lightgbm
@@ -118,7 +119,8 @@ def silence_stage(train: Path, work: Path, out: Path) -> dict:
 
 
 def decline_stage(stage1: dict, train: Path, work: Path, out: Path, n: int) -> dict:
-    """Stage 2: the decline model over stage 1's models in `out`, saved there; what the card says of it."""
+    """Stage 3: the decline model over the sentence model and reader in `out`, saved there; what
+    the card says of it."""
     import lightgbm
 
     sentence = lightgbm.Booster(model_file=str(out / "sentence.lgb.txt"))

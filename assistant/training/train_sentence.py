@@ -116,10 +116,17 @@ def reading_rows(samples: list[Sample], sentence: dict[str, np.ndarray], questio
     for s in samples:
         for i in np.argsort(-sentence[s.id], kind="stable")[:READ_TRAINING]:
             doc, start, end = s.windows[i]
-            inside = [(b - start, e - start) for d, b, e in spans[s.id] if d == doc and start <= b and e <= end]
-            rows.append({"id": s.id, "cand": int(i), "fold": fold[s.article], "question": question[s.id],
-                         "context": text(doc)[start:end], "answer": inside[0] if inside else None})
+            rows.append(reading_row(s.id, int(i), fold[s.article], question[s.id], text(doc)[start:end],
+                                    [(b - start, e - start) for d, b, e in spans[s.id]
+                                     if d == doc and start <= b and e <= end]))
     return rows
+
+
+def reading_row(id_: str, cand: int, fold: int, question: str, window: str, inside: list[tuple[int, int]]) -> dict:
+    """One row the reader learns from (train_reader.py): a question, a window of text, and the
+    first gold span the window holds (window offsets), or none."""
+    return {"id": id_, "cand": cand, "fold": fold, "question": question, "context": window,
+            "answer": inside[0] if inside else None}
 
 
 def outcome(samples: list[Sample], sentence: dict[str, np.ndarray], second: float) -> dict[str, float]:
