@@ -223,7 +223,7 @@ def test_schemathesis_all_checks_find_nothing(url):
     run = subprocess.run([str(Path(sys.executable).parent / "st"), "--config-file", str(config), "run",
                           f"{url}/openapi.json", "--header", f"Authorization: Bearer {TOKEN}", "--checks", "all",
                           "--max-examples", "20",
-                          "--max-time", "45", "--seed", "1", "--generation-database", "none"],
+                          "--max-time", "25", "--seed", "1", "--generation-database", "none"],
                          capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "passed" in run.stdout
