@@ -79,12 +79,12 @@ class ExtractiveAnswerer:
         if self.scorer.declines(features, probabilities, rows, found, self.settings.decline):
             return abstain(question, unsaid(features))
         span = found[0] if found and found[0].margin > 0 else None  # where the reader takes the answer to be
+        reading = found[0] if found and found[0].margin > PHRASE_MARGIN else None  # a phrase worth showing
         chosen = self._choose(features.cands, probabilities, span)
-        spans = [_trim(c, query.asked, span) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
+        spans = [_trim(c, query.asked, reading) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
         answer = cite(question, parts, features.documents.get)  # fetched once, for the features
-        reading = found[0] if found and found[0].margin > PHRASE_MARGIN else None
         return replace(answer, short_answer=short(answer, reading, features.documents.get, query.kind))
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
