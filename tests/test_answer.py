@@ -59,15 +59,17 @@ def test_abstains_when_the_sources_do_not_say(seeded, question):
     assert answer.abstained and answer.citations == () and answer.text == prompt("abstain")
 
 
-UNMET = "known gap (docs/method.md): one missing word of several, or the asked words held apart in the articles"
+# Known gaps (docs/method.md, "Declining where the articles are silent"):
+ONE_WORD_OF_FIVE = "known gap: one asked word of five lacking, as answerable questions often lack one"
+HELD_IN_OTHER_SENSES = "known gap: 'city' counts as held by its paraphrase 'towns', 'born' by 'bear', another sense"
 
 
 @pytest.mark.parametrize("question", [
     "What is the name of Bondarev's wife?",
     "Which Russian newspaper first printed Bondarev's letter?",
-    pytest.param("In which city was Bondarev born?", marks=pytest.mark.xfail(strict=True, reason=UNMET)),
+    pytest.param("In which city was Bondarev born?", marks=pytest.mark.xfail(strict=True, reason=HELD_IN_OTHER_SENSES)),
     pytest.param("What was the weather in Geneva on the day Bondarev resigned?",
-                 marks=pytest.mark.xfail(strict=True, reason=UNMET)),
+                 marks=pytest.mark.xfail(strict=True, reason=ONE_WORD_OF_FIVE)),
 ])
 def test_abstains_where_the_articles_are_about_the_subject_but_never_state_the_fact(seeded, question):
     answer = seeded.ask(question)
@@ -80,7 +82,7 @@ def test_a_decline_says_what_the_articles_lack_and_no_more(seeded):
     assert unsaid(features) == "They mention Geneva and Bondarev, but not “weather”."
     answer = seeded.ask("What is the name of Bondarev's wife?")
     assert answer.text == prompt("abstain") and answer.notice == "They mention Bondarev, but not “wife”."
-    born = parse("In which city was Bondarev born?")  # the articles have "city" and "born", not together
+    born = parse("In which city was Bondarev born?")  # "towns" paraphrases "city"; "bear" is a form of "born"
     assert unsaid(seeded.answerer.features(born, seeded.retriever.searcher.search(born.text))) is None
 
 
