@@ -10,8 +10,8 @@ before it):
    is one (about 10 minutes; hours on two CPU cores).
 2. silence: the reader fine-tuned further on the windows of SQuAD 1.1 articles halved (the
    articles stage 3 leaves unused; train_data.reader_folders), answerable and silent, so that its
-   "no answer" knows windows of the right article that lack the answer (about 15 minutes on two
-   CPU cores with bf16).
+   "no answer" knows windows of the right article that lack the answer (about an hour on two
+   CPU cores with bf16: 27,000 windows).
 3. decline: the decline model (train_decline.py), on questions of articles no model before saw:
    ../shared/train/squad11 and ../shared/train/news, asked of whole and of silenced folders
    (train_data.folders), so that it learns the silent and other-news kinds of unanswerable

@@ -170,7 +170,7 @@ def sample(questions: list[Question], per_group: int, seed: int = SEED) -> list[
     return [q for g in groups.values() for q in (rng.sample(g, per_group) if len(g) > per_group else g)]
 
 
-def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_article: int = 24,
+def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_article: int = 48,
             size: int = 10) -> list[Folder]:
     """The decline's training folders, small and large as a newsroom loads them: SQuAD 1.1
     articles halved, `size` to a folder (answerable and silent), with questions of articles left
@@ -197,7 +197,7 @@ def folders(train: Path = TRAIN, articles: int = 250, left_out: int = 60, per_ar
     return [*out, as_asked("news", "news", news_docs, news_questions)]
 
 
-def reader_folders(train: Path = TRAIN, per_article: int = 40, size: int = 10, decline_articles: int = 310
+def reader_folders(train: Path = TRAIN, per_article: int = 80, size: int = 10, decline_articles: int = 310
                    ) -> list[Folder]:
     """The reader's silent windows: the SQuAD 1.1 articles the decline's folders leave unused
     (their first `decline_articles` of the seeded order), halved, `size` to a folder, each asked
