@@ -164,3 +164,11 @@ def test_an_answer_as_text_puts_the_words_that_answer_first_and_names_where_each
 @pytest.mark.parametrize("question", ["Why did Boris Bondarev resign?", "What is the capital of Cambodia?"])
 def test_no_short_answer_for_an_explanation_or_a_decline(seeded, question):
     assert seeded.ask(question).short_answer is None
+
+
+@pytest.mark.parametrize(("question", "explained"), [
+    ("How fast is pharmacy informatics growing?", False), ("How quickly is the sea level rising?", False),
+    ("How old is Bondarev?", False), ("How are pharmacists regulated?", True), ("How else might he gain?", True),
+    ("Why did Boris Bondarev resign?", True), ("Is Bondarev worried about how Moscow will respond?", True)])
+def test_a_question_that_asks_how_much_of_a_quality_asks_for_a_value_not_an_explanation(question, explained):
+    assert parse(question).explained is explained

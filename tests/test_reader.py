@@ -36,3 +36,15 @@ def test_windows_are_read_each_on_its_own(reader, window):
     together = reader.read("How old is Boris Bondarev?", ["It rained in Geneva.", window])
     assert together[1].margin == pytest.approx(alone.margin, abs=0.1)
     assert together[0].margin < 0
+
+
+def test_a_span_stays_within_one_sentence_of_the_window(reader):
+    # Wikipedia's "Rhine" (SQuAD dev): read whole, the best span runs from the first sentence into the second
+    window = ("Near Tamins-Reichenau the Anterior Rhine and the Posterior Rhine join and form the Rhine. The river "
+              "makes a distinctive turn to the north near Chur. This section is nearly 86 km long, and descends from a "
+              "height of 599 m to 396 m.")
+    question = "Near Chur, which direction does the Rhine turn?"
+    breaks = [window.index("The river"), window.index("This section")]
+    across, within = reader.read(question, [window])[0], reader.read(question, [window], [breaks])[0]
+    assert across.start < breaks[0] < across.end
+    assert window[within.start : within.end] == "north" and within.margin <= across.margin

@@ -41,7 +41,6 @@ _INSTRUCTION = re.compile(
 _CLAUSE = re.compile(r"[^,;:—–]+(?:[,;:—–]+|$)")
 _EDGES = " \t\n.,;:!?\"'“”‘’()[]"  # trimmed off a phrase's ends
 _ARTICLE = re.compile(r"(the|a|an)\s+", re.IGNORECASE)
-EXPLAINED = ("why", "how", "yes_no")  # kinds of question answered by an explanation, not a value
 # The reader's margin under which its phrase is not shown: below it, on the windows of the decline's
 # training questions (../shared/train squad11 and news), its span matched the answer at F1 under
 # 0.4 on average (docs/method.md).
@@ -85,7 +84,7 @@ class ExtractiveAnswerer:
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
         answer = cite(question, parts, features.documents.get)  # fetched once, for the features
-        return replace(answer, short_answer=short(answer, reading, features.documents.get, query.kind))
+        return replace(answer, short_answer=short(answer, reading, features.documents.get, query.explained))
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
         """The scorer's features of the retrieved passages and their neighbours, with term weights
@@ -177,10 +176,11 @@ def cite(question: str, parts: Sequence[tuple[str | None, Sequence[tuple[Chunk, 
 
 
 def short(answer: Answer, span: Reading | None, document: Callable[[str], Document | None],
-          kind: str) -> ShortAnswer | None:
+          explained: bool) -> ShortAnswer | None:
     """The reader's answer span, trimmed to the phrase a person would underline, where it lies
-    inside a citation; None for a question that asks why or how, or where the reader is not sure."""
-    if span is None or kind in EXPLAINED or answer.abstained:
+    inside a citation; None for a question that asks for an explanation (Query.explained), or where
+    the reader is not sure."""
+    if span is None or explained or answer.abstained:
         return None
     source = document(span.doc_id)
     if source is None:

@@ -128,6 +128,12 @@ class Features:
         prev, nxt = self.lexical.neighbour(c.chunk, -1), self.lexical.neighbour(c.chunk, 1)
         return (prev or c.chunk).start, (nxt or c.chunk).end
 
+    def breaks(self, c: Candidate) -> list[int]:
+        """Where the sentences of a candidate's window after the first begin, in the window's characters."""
+        start, _ = self.window(c)
+        nxt = self.lexical.neighbour(c.chunk, 1)
+        return [b - start for b in (c.chunk.start, nxt.start if nxt else None) if b is not None and b > start]
+
     def window_text(self, c: Candidate) -> str:
         document = self.documents.get(c.chunk.doc_id)
         start, end = self.window(c)
@@ -252,7 +258,8 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
 def read(reader: Reader, features: Features, probabilities: np.ndarray) -> list[Reading]:
     """What `reader` finds in the windows of `read_order`, in article offsets."""
     cands = [features.cands[i] for i in read_order(probabilities)]
-    readings = reader.read(features.query.text, [features.window_text(c) for c in cands])
+    readings = reader.read(features.query.text, [features.window_text(c) for c in cands],
+                           [features.breaks(c) for c in cands])
     starts = [features.window(c)[0] for c in cands]
     return [r.within(c.chunk.doc_id, start) for c, start, r in zip(cands, starts, readings)]
 

@@ -30,6 +30,10 @@ KINDS = (
 _KINDS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in KINDS]
 _VALUE_WORD = re.compile(r"\bhow (long|far|big|large|tall|high|old|often|many|much|deep|wide|heavy|late|early|soon)\b",
                          re.IGNORECASE)
+# A question that opens "How" and an adjective or adverb asks for a degree, a value ("How fast is it
+# growing?"); one that opens "How" and a verb asks for a manner, an explanation ("How are they regulated?").
+_DEGREE = re.compile(r"^\s*how (?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|"
+                     r"may|might|must|else|come|to)\b)[a-z]+\b", re.IGNORECASE)
 NEGATION = re.compile(r"\b(not|never|no|n't|without|none|neither|nor)\b|n't\b", re.IGNORECASE)
 # What a sentence holding each kind of answer tends to contain.
 CUES = {
@@ -67,6 +71,11 @@ class Query:
     @cached_property
     def numbers(self) -> tuple[str, ...]:
         return tuple(re.findall(r"\d+", self.text))
+
+    @property
+    def explained(self) -> bool:
+        """Whether it asks for an explanation (why, how, yes or no) rather than a value."""
+        return self.kind in ("why", "yes_no") or (self.kind == "how" and not _DEGREE.match(self.text))
 
     @cached_property
     def named(self) -> frozenset[str]:

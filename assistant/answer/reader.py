@@ -61,25 +61,32 @@ def encode(tokenizer, questions: Sequence[str], windows: Sequence[str], answers:
     return enc
 
 
-def best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray) -> tuple[float, int, int]:
+def best_span(start: np.ndarray, end: np.ndarray, context: np.ndarray,
+              sentence: np.ndarray | None = None) -> tuple[float, int, int]:
     """The best span's score less the null score (the first piece's), and its first and last
-    piece, over pieces of the window at most MAX_ANSWER long."""
+    piece, over pieces of the window at most MAX_ANSWER long and, where each piece's `sentence`
+    is given, within one sentence."""
     n = len(start)
     grid = np.where(context, start, -np.inf)[:, None] + np.where(context, end, -np.inf)[None, :]
     allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER)
+    if sentence is not None:
+        allowed &= sentence[:, None] == sentence[None, :]
     grid = np.where(allowed, grid, -np.inf)
     i, j = np.unravel_index(int(np.argmax(grid)), grid.shape)
     return float(grid[i, j] - start[0] - end[0]), int(i), int(j)
 
 
-def readings(enc: dict, starts: np.ndarray, ends: np.ndarray, rows: Sequence[int]) -> list[Reading]:
-    """What the logits of a batch (the encoded rows `rows`) say of each window."""
+def readings(enc: dict, starts: np.ndarray, ends: np.ndarray, rows: Sequence[int],
+             breaks: Sequence[Sequence[int]] | None = None) -> list[Reading]:
+    """What the logits of a batch (the encoded rows `rows`) say of each window; with `breaks`
+    (where each window's sentences after its first begin, in characters), spans within one sentence."""
     out = []
     for b, j in enumerate(rows):
         seq = enc.sequence_ids(j)
         n = len(seq)
-        margin, i, k = best_span(starts[b][:n], ends[b][:n], np.array([s == 1 for s in seq]))
         offsets = enc["offset_mapping"][j]
+        sentence = None if breaks is None else np.searchsorted(breaks[b], [a for a, _ in offsets[:n]], side="right")
+        margin, i, k = best_span(starts[b][:n], ends[b][:n], np.array([s == 1 for s in seq]), sentence)
         out.append(Reading(round(margin, 4), offsets[i][0], offsets[k][1]))
     return out
 
@@ -98,13 +105,16 @@ class Reader:
         self.compiled = core.compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
         self.tokenizer = AutoTokenizer.from_pretrained(base)
 
-    def read(self, question: str, windows: Sequence[str]) -> list[Reading]:
+    def read(self, question: str, windows: Sequence[str], breaks: Sequence[Sequence[int]] | None = None
+             ) -> list[Reading]:
+        """The best span of each window (within one of its sentences, where `breaks` says where
+        they begin) and its margin over "no answer"."""
         if not windows:
             return []
         enc = encode(self.tokenizer, [question] * len(windows), windows)
         padded = self.tokenizer.pad({k: enc[k] for k in INPUTS}, return_tensors="np")
         out = self.compiled.create_infer_request().infer({k: padded[k].astype(np.int64) for k in INPUTS})
-        return readings(enc, out[0], out[1], range(len(windows)))
+        return readings(enc, out[0], out[1], range(len(windows)), breaks)
 
 
 def model(weights: Path, base: str):
