@@ -24,6 +24,12 @@ def test_abbreviations_and_dates_do_not_end_a_sentence():
     assert spans(text) == ["Mr. Bondarev spoke on Feb. 24 of this year.", "He left."]
 
 
+def test_a_case_name_and_a_year_of_birth_or_death_do_not_end_a_sentence():
+    text = "In U.S. v. Schoon the court ruled. Gutenberg (d. 1468) printed it c. 1455 in Mainz. It flows to 396 m. Then"
+    assert spans(text) == ["In U.S. v. Schoon the court ruled.", "Gutenberg (d. 1468) printed it c. 1455 in Mainz.",
+                           "It flows to 396 m.", "Then"]
+
+
 def test_closing_quote_stays_with_its_sentence():
     assert spans('"I must be concerned about it." He informed the AP.') == [
         '"I must be concerned about it."', "He informed the AP."]

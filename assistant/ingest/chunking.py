@@ -14,7 +14,8 @@ from .sources import Document
 
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st sen rep gov gen lt col sgt capt jr sr inc co corp ltd vs no "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e etc".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e etc "
+    "v b d c ca".split()  # a case's "v.", and born, died, circa before a year: "(d. 1471)", "c. 1200"
 )
 MAX_CHARS = 600  # a longer "sentence" (a list, a run-on) is cut at clause marks
 
