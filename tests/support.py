@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 QUESTIONS = ROOT.parent / "shared" / "eval" / "questions.jsonl"
 CORPUS = ROOT.parent / "shared" / "corpus" / "news.jsonl"
+SQUAD_DEV = ROOT.parent / "shared" / "eval" / "squad-dev"
 
 
 def shared(path: Path) -> Path:

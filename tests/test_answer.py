@@ -5,6 +5,8 @@ from assistant.answer.cited import Answer
 from assistant.answer.extractive import prompt, unsaid
 from assistant.answer.question import parse
 
+from .support import SQUAD_DEV, shared
+
 
 def check_verbatim(assistant, answer: Answer):
     for c in answer.citations:
@@ -172,3 +174,15 @@ def test_no_short_answer_for_an_explanation_or_a_decline(seeded, question):
     ("Why did Boris Bondarev resign?", True), ("Is Bondarev worried about how Moscow will respond?", True)])
 def test_a_question_that_asks_how_much_of_a_quality_asks_for_a_value_not_an_explanation(question, explained):
     assert parse(question).explained is explained
+
+
+def test_the_words_that_answer_may_come_from_the_runner_up_sentence_cited(tmp_path):
+    # squad-dev's "European Union law": the best rated sentence names Barack Obama, the runner-up cited
+    # beside it says who the President of the Council is
+    article = shared(SQUAD_DEV / "docs" / "European_Union_law.txt")
+    a = Assistant(index=tmp_path / "index")
+    a.ingest([article])
+    answer = a.ask("Who is currently the President of the Council?")
+    assert answer.short_answer.text == "Donald Tusk"
+    cited = answer.citations[answer.short_answer.citation - 1]
+    assert "Donald Tusk" in cited.quote and len(answer.citations) > 1

@@ -4,9 +4,8 @@ from assistant import Assistant
 from assistant.errors import SourceError
 from assistant.evaluation.eval import load_questions, run
 
-from .support import QUESTIONS, ROOT, shared
+from .support import QUESTIONS, SQUAD_DEV, shared
 
-SQUAD_DEV = ROOT.parent / "shared" / "eval" / "squad-dev"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ of the question and what the reader (reader.py) finds around the best one, and s
 lack where they lack something. The answer cites the best sentence, the
 runner-up when the model is unsure between the two, and the best one's neighbour where the reader
 finds the answer; long sentences are cut to the clauses that carry the question's terms and the
-reader's answer.
+reader's answer. The words that answer are the reader's span in the best sentence's window, or in
+the runner-up's where that is cited and the reader is surer there.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class ExtractiveAnswerer:
         reading = found[0] if found and found[0].margin > PHRASE_MARGIN else None  # a phrase worth showing
         neighbour = found[0] if found and found[0].margin > NEIGHBOUR_MARGIN else None  # cite its sentence too
         chosen = self._choose(features.cands, probabilities, neighbour)
+        runner_up = self._runner_up(features, probabilities, chosen)
+        if runner_up and runner_up.margin > max(PHRASE_MARGIN, reading.margin if reading else -np.inf):
+            reading = runner_up  # the reader is surer of the phrase in the other sentence cited
         spans = [_trim(c, query.asked, reading) if len(c.text) > self.settings.trim_chars else (c.start, c.end)
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
@@ -116,6 +120,16 @@ class ExtractiveAnswerer:
             if c.text.rstrip("\"'”’ ").endswith(("?", ":")) and follower and follower not in chosen:
                 chosen.insert(chosen.index(c) + 1, follower)
         return chosen
+
+    def _runner_up(self, features: Features, probabilities: np.ndarray, chosen: Sequence[Chunk]) -> Reading | None:
+        """The reader's span in the runner-up's window where the answer cites the runner-up and the
+        span lies in it: the best candidate's window alone is read to decide whether to answer."""
+        order = np.argsort(-probabilities, kind="stable")
+        if len(order) < 2 or features.cands[order[1]].chunk not in chosen:
+            return None
+        candidate = features.cands[order[1]]
+        reading = self.scorer.read_windows(features, [candidate])[0]
+        return reading if _holds(candidate.chunk, reading) else None
 
     def grounding(self, claim: str, evidence: str) -> tuple[float, list[str]]:
         """How much of `claim` the `evidence` carries: the IDF-weighted share of its terms found

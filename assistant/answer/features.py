@@ -257,7 +257,11 @@ def decline_row(probabilities: np.ndarray, rows: np.ndarray, question_row: np.nd
 
 def read(reader: Reader, features: Features, probabilities: np.ndarray) -> list[Reading]:
     """What `reader` finds in the windows of `read_order`, in article offsets."""
-    cands = [features.cands[i] for i in read_order(probabilities)]
+    return read_windows(reader, features, [features.cands[i] for i in read_order(probabilities)])
+
+
+def read_windows(reader: Reader, features: Features, cands: Sequence[Candidate]) -> list[Reading]:
+    """What `reader` finds in the windows of `cands`, each within one sentence, in article offsets."""
     readings = reader.read(features.query.text, [features.window_text(c) for c in cands],
                            [features.breaks(c) for c in cands])
     starts = [features.window(c)[0] for c in cands]

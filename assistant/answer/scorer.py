@@ -19,7 +19,7 @@ import numpy as np
 from ..config import DEFAULT_MODEL, MODEL_CACHE
 from ..errors import ConfigError
 from ..store.embeddings import resolve
-from .features import DECLINE_FEATURES, SENTENCE_FEATURES, Features, decline_row, read
+from .features import DECLINE_FEATURES, SENTENCE_FEATURES, Candidate, Features, decline_row, read, read_windows
 from .reader import Reader, Reading
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -65,6 +65,9 @@ class Scorer:
 
     def read(self, features: Features, probabilities: np.ndarray) -> list[Reading]:
         return read(self.reader, features, probabilities)
+
+    def read_windows(self, features: Features, cands: Sequence[Candidate]) -> list[Reading]:
+        return read_windows(self.reader, features, cands)
 
     def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Reading],
                  threshold: float | None = None) -> bool:
