@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INDEX ?= index
 
-.PHONY: install run test bench train screenshots
+.PHONY: install run test bench train train-reader screenshots
 
 $(BIN)/assistant: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,12 @@ screenshots: install
 # 20 minutes on 2 cores).
 train: install
 	$(BIN)/python -m assistant.training.train $(if $(STAGE),--from $(STAGE))
+
+# The big reader run (assistant/training/reader_run.py): the next chunk of at most MINUTES from the
+# checkpoint in assistant/training/checkpoint/, written back there; commit it and run again.
+MINUTES ?= 110
+train-reader: install
+	$(BIN)/python -m assistant.training.reader_run --minutes $(MINUTES)
 
 # ARCHIVE=1 adds bench/archive.py: seeds among ../shared/corpus/news.jsonl. Its first run builds
 # the archive index in bench/results/archive-index (about 20 minutes on 2 cores); later runs reuse it.

@@ -87,8 +87,8 @@ def test_the_short_answer_is_scored_as_squad_scores_it(seeded, tmp_path):
 
 
 def test_squad_normalisation_and_f1():
-    from assistant.evaluation.eval import _f1, _normal
+    from assistant.evaluation.eval import _normal, token_f1
 
     assert _normal("The  Eiffel Tower.") == "eiffel tower"
-    assert _f1("the Eiffel Tower", "Eiffel Tower in Paris") == pytest.approx(2 * 1 * 0.5 / 1.5)
-    assert _f1("Paris", "London") == 0.0
+    assert token_f1("the Eiffel Tower", "Eiffel Tower in Paris") == pytest.approx(2 * 1 * 0.5 / 1.5)
+    assert token_f1("Paris", "London") == 0.0

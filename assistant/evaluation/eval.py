@@ -221,7 +221,7 @@ def phrase_scores(phrase: str | None, answers: tuple[str, ...]) -> tuple[float, 
     """SQuAD's exact match and F1 of a short answer against the best of the gold answers (0 for none)."""
     if not phrase or not answers:
         return 0.0, 0.0
-    return max(float(_normal(phrase) == _normal(a)) for a in answers), max(_f1(phrase, a) for a in answers)
+    return max(float(_normal(phrase) == _normal(a)) for a in answers), max(token_f1(phrase, a) for a in answers)
 
 
 def _normal(text: str) -> str:
@@ -230,7 +230,7 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
-def _f1(phrase: str, gold: str) -> float:
+def token_f1(phrase: str, gold: str) -> float:
     """SQuAD's F1: the harmonic mean of word precision and recall after `_normal`."""
     ours, theirs = _normal(phrase).split(), _normal(gold).split()
     common = sum((Counter(ours) & Counter(theirs)).values())

@@ -27,6 +27,7 @@ from pathlib import Path
 TRAIN = Path(__file__).resolve().parents[3] / "shared" / "train"
 SEED = 20261202
 KINDS = ("answerable", "silent", "other")
+READER_AFTER = 200  # the decline's SQuAD 1.1 articles once the big reader run's reader is adopted
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,19 @@ def reader_folders(train: Path = TRAIN, per_article: int = 80, size: int = 10, d
         out.append(silenced(f"reader-{n:02d}", "squad11", {name: docs[name] for name in sorted(names)},
                             [q for q in asked if q.group in names]))
     return out
+
+
+def reader_articles(train: Path = TRAIN) -> list[str]:
+    """The SQuAD 1.1 articles the big reader run learns from (reader_windows.py): all but the first
+    READER_AFTER of the seeded order, which stay the decline's, never read by its reader."""
+    docs = {p.name: "" for p in (train / "squad11" / "docs").iterdir()}
+    return sorted(set(docs) - set(_decline_articles(docs, READER_AFTER)))
+
+
+def reader_weeks(train: Path = TRAIN) -> list[str]:
+    """The news quiz weeks the reader learns from: a seeded half; the decline learns from the others."""
+    weeks = sorted({q.group for q in read_set(train / "news")[1]})
+    return sorted(random.Random(SEED).sample(weeks, len(weeks) // 2))
 
 
 def _decline_articles(docs: dict[str, str], n: int) -> list[str]:

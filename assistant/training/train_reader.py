@@ -95,24 +95,30 @@ def fine_tune(base: Path, rows: list[dict], device: str, epochs: int = EPOCHS, b
         order = list(range(len(rows)))
         random.shuffle(order)
         for _, batch in batches(enc, order, BATCH, tokenizer, labels=True):
-            batch = {k: v.to(device) for k, v in batch.items()}
-            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16(device)):
-                loss = reader(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optimizer.step()
+            loss = train_step(reader, optimizer, trained, batch, device)
             schedule.step()
-            optimizer.zero_grad(set_to_none=True)
             done += 1
             if time.time() - began > budget:
                 print(f"stopped at step {done}/{steps}: over {budget:.0f} s", flush=True)
                 reader.eval()
                 return tokenizer, reader
             if done % 200 == 0 or done == steps:
-                print(f"step {done}/{steps} loss {loss.item():.3f} {done / (time.time() - began):.1f} steps/s",
+                print(f"step {done}/{steps} loss {loss:.3f} {done / (time.time() - began):.1f} steps/s",
                       flush=True)
     reader.eval()
     return tokenizer, reader
+
+
+def train_step(model, optimizer, trained: list, batch: dict, device: str) -> float:
+    """One optimizer step on `batch` (bf16 where `bf16` says), gradients clipped at 1; its loss."""
+    batch = {k: v.to(device) for k, v in batch.items()}
+    with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16(device)):
+        loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trained, 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.item())
 
 
 @torch.no_grad()
