@@ -6,8 +6,9 @@ For each question with an answer: the window around the sentence that holds it, 
 one of that sentence's neighbours (the answer at its edge, as the product often reads it), and the
 two windows whose centre sentences the article's own BM25 (store/lexical.Ranking) rates best among
 those holding no answer text: windows of the right article that do not say it, which is what a
-silent question meets. For a question without one (SQuAD 2.0's adversarial questions, other news):
-the three best rated windows, two of them in its own paragraph where it names one.
+silent question meets. For a question without one (SQuAD 2.0's adversarial questions): the three
+best rated windows, two of them in its own paragraph. News questions that name no article (other
+news) are left out: their week's articles are not known.
 
 The sets, split so that the decline still meets questions its reader has not read
 (train_data.reader_articles, reader_weeks): `squad/` whole, the SQuAD 1.1 articles after the
@@ -59,18 +60,16 @@ def _set_windows(folder: Path, articles: set[str] | None, weeks: set[str] | None
     read in its own article) or in `weeks` (news: read among the week's articles)."""
     docs, questions = read_set(folder)
     rng = random.Random(SEED)
-    if weeks is None:  # Wikipedia: unanswerable questions name no article, their row order does
-        placed = {q["id"]: (q["article"], q["paragraph"]) for q in load_questions(folder)}
-        questions = [replace(q, group=placed[q.id][0]) for q in questions]
-        paragraphs = {i: p for i, (_, p) in placed.items()}
     if weeks is not None:
-        questions = [q for q in questions if q.group in weeks]
-        by_group = _grouped(questions)
-        for week, asked in by_group.items():
+        for asked in _grouped([q for q in questions if q.group in weeks]).values():
             names = sorted({s for q in asked for s, _, _ in q.spans})
             if names:
                 yield from _read(folder.name, {n: docs[n] for n in names}, asked, rng)
         return
+    # Wikipedia: unanswerable questions name no article, their row order does
+    placed = {q["id"]: (q["article"], q["paragraph"]) for q in load_questions(folder)}
+    questions = [replace(q, group=placed[q.id][0]) for q in questions]
+    paragraphs = {i: p for i, (_, p) in placed.items()}
     for name, asked in _grouped(questions).items():
         if name and (articles is None or name in articles):
             if per_article and len(asked) > per_article:
