@@ -1,19 +1,30 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 INDEX ?= index
 
-.PHONY: install run test bench train train-reader screenshots
+.PHONY: install lock run test bench train train-reader screenshots
 
-$(BIN)/assistant: pyproject.toml
+# uv installs exactly the versions and hashes of requirements.lock, and torch's CPU build from the
+# wheels this machine keeps on disk (WHEELS); the models are then exported, compiled and distilled once.
+WHEELS ?= /opt/wheels
+$(BIN)/assistant: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -q uv==0.13.8
+	$(UV) pip install -q --python $(BIN)/python --no-deps --find-links $(WHEELS) torch==2.13.0+cpu
+	$(UV) pip install -q --python $(BIN)/python --no-deps --require-hashes -r requirements.lock
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -c 'from assistant import Assistant; from assistant.answer.scorer import get_scorer; Assistant().embedder.words; get_scorer()'  # exported, compiled, distilled: once
 	touch $@
 
 install: $(BIN)/assistant
+
+# requirements.lock again from pyproject.toml (its dependencies and the test extra) for Python 3.11
+# on Linux x86_64; torch, the CPU build from WHEELS, is installed apart (above).
+lock:
+	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--find-links $(WHEELS) --no-emit-package torch --generate-hashes -o requirements.lock
 
 HOST ?= 127.0.0.1
 PORT ?= 7860

@@ -208,6 +208,9 @@ def _print_run(label: str | None, report, as_json: bool) -> None:
           f"{t['declined_answerable']} answerable wrongly declined")
     if "declined_by_kind" in t:
         print("declined by kind: " + ", ".join(f"{kind} {share}" for kind, share in t["declined_by_kind"].items()))
+    print("answered/unsure/declined: " + ", ".join(f"{kind} {n}" for kind, n in t["outcomes_by_kind"].items()))
+    if t["calibration_error"] is not None:
+        print(f"confidence: expected calibration error {t['calibration_error']:.3f}")
 
 
 def _documents(args, settings: Settings) -> int:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from assistant import Assistant
@@ -107,9 +109,26 @@ def test_abstains_on_instructions_hidden_in_a_question(seeded, question):
 
 def test_to_dict_has_the_documented_keys_in_order(seeded):
     d = seeded.ask("When was Bondarev's resignation letter delivered?").to_dict()
-    assert list(d) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "short_answer", "citations"]
+    assert list(d) == ["question", "answer", "abstained", "outcome", "confidence", "mode", "notice", "unsupported",
+                       "short_answer", "citations"]
+    assert d["outcome"] == "answered" and 0.5 < d["confidence"] <= 1
     assert d["mode"] == "extractive" and d["unsupported"] == []
     assert list(d["citations"][0]) == ["n", "source", "start", "end", "quote", "title", "version", "outlet", "date", "url"]
+
+
+def test_in_the_band_under_a_decline_the_answer_is_unsure_the_closest_passage_with_no_words_marked(seeded, monkeypatch):
+    question = "How old is Bondarev?"
+    sure = seeded.ask(question)
+    assert sure.outcome == "answered" and sure.short_answer.text == "41"
+    scorer = seeded.answerer.scorer
+    monkeypatch.setattr(scorer, "thresholds", replace(scorer.thresholds, unsure=0.0))  # every answer in the band
+    unsure = seeded.ask(question)
+    assert unsure.outcome == "unsure" and unsure.unsure and not unsure.abstained and unsure.short_answer is None
+    assert unsure.text == f"{prompt('unsure')} {sure.text}" and unsure.citations == sure.citations
+    assert unsure.confidence == sure.confidence
+    check_verbatim(seeded, unsure)
+    declined = seeded.ask("What is the name of Bondarev's wife?")
+    assert declined.outcome == "declined" and declined.confidence < unsure.confidence
 
 
 def test_answer_text_is_nothing_but_its_quotes_and_markers(seeded):

@@ -35,7 +35,7 @@ def test_health_names_the_index_counts_and_model(api, server_index):
 
 def test_citations_are_verbatim_in_the_served_documents(api):
     answer = _ok(api.post("/api/ask", json={"question": "What did Bondarev rail against at the Foreign Ministry?"}))
-    assert list(answer) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "short_answer",
+    assert list(answer) == ["question", "answer", "abstained", "outcome", "confidence", "mode", "notice", "unsupported", "short_answer",
                             "citations"]
     assert "Lavrov" in answer["answer"] and answer["citations"]
     for c in answer["citations"]:

@@ -37,7 +37,7 @@ def test_json_output_one_object_a_line_in_order(seeded_index, tmp_path, capsys):
     assert main(["ask", "--index", str(seeded_index), "--file", str(questions), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [d["question"] for d in lines] == ["When was the letter delivered?", "What is the capital of Cambodia?"]
-    assert list(lines[0]) == ["question", "answer", "abstained", "mode", "notice", "unsupported", "short_answer",
+    assert list(lines[0]) == ["question", "answer", "abstained", "outcome", "confidence", "mode", "notice", "unsupported", "short_answer",
                               "citations"]
     assert lines[1]["abstained"] is True and lines[1]["citations"] == []
     assert lines[1]["notice"] == "They mention Cambodia, but not “capital”."

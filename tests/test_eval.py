@@ -2,7 +2,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import SourceError
-from assistant.evaluation.eval import load_questions, run
+from assistant.answer.cited import Answer
+from assistant.evaluation.eval import Question, Report, Result, load_questions, run
 
 from .support import QUESTIONS, SQUAD_DEV, shared
 
@@ -92,3 +93,31 @@ def test_squad_normalisation_and_f1():
     assert _normal("The  Eiffel Tower.") == "eiffel tower"
     assert token_f1("the Eiffel Tower", "Eiffel Tower in Paris") == pytest.approx(2 * 1 * 0.5 / 1.5)
     assert token_f1("Paris", "London") == 0.0
+
+
+def judged(confidence: float, cites: bool, answerable: bool = True, outcome: str = "answered") -> Result:
+    question = Question(1, "?", ("x",) if answerable else None)
+    answer = Answer("?", "x [1]", abstained=outcome == "declined", unsure=outcome == "unsure", confidence=confidence)
+    return Result(question, answer, 0.1, cites, cites, 1)
+
+
+def test_the_calibration_error_weighs_each_bin_by_its_answers():
+    report = Report([judged(0.95, True), judged(0.95, False), judged(0.15, False, answerable=False),
+                     judged(0.15, False, outcome="declined")])
+    assert report.reliability() == [(pytest.approx(0.15), 0.0, 2), (pytest.approx(0.95), 0.5, 2)]
+    assert report.calibration_error == pytest.approx((2 * 0.15 + 2 * 0.45) / 4)
+    assert report.risk_coverage() == [(0.25, 0.0), (0.5, 0.5), (0.75, pytest.approx(2 / 3)), (1.0, 0.75)]
+    assert report.totals()["outcomes_by_kind"] == {"answerable": "2/0/1", "unanswerable": "1/0/0"}
+    assert Report([judged(0.5, True)]).calibration_error == pytest.approx(0.5)
+
+
+def test_every_judged_answer_carries_its_confidence_and_outcome(report):
+    judged_ = [r for r in report.results if r.answer.confidence is not None]
+    assert len(judged_) >= len(report.results) - 2  # all but questions that ask nothing the articles could hold
+    assert all(0 <= r.answer.confidence <= 1 for r in judged_)
+    answered = [r.answer.confidence for r in judged_ if r.answer.outcome == "answered"]
+    declined = [r.answer.confidence for r in judged_ if r.answer.outcome == "declined"]
+    assert min(answered) >= max(declined)  # one decision: the confidence orders the outcomes
+    assert sum(n for _, _, n in report.reliability()) == len(judged_)
+    assert report.risk_coverage()[-1][0] == 1.0 and 0 <= report.totals()["calibration_error"] <= 1
+    assert all(r.answer.short_answer is None for r in report.results if r.answer.unsure)

@@ -67,6 +67,7 @@ def test_completion_equals_api_ask_with_sources_in_the_text(client, url):
     assert message.content.replace("**", "").startswith(expected["answer"])
     assert message.model_extra["citations"] == expected["citations"] and expected["citations"]
     assert message.model_extra["short_answer"] == expected["short_answer"]
+    assert (message.model_extra["outcome"], message.model_extra["confidence"]) == (expected["outcome"], expected["confidence"])
     for c in expected["citations"]:
         assert f"[{c['n']}] {c['title']}" in message.content
         assert f"version {c['version']}, characters {c['start']}-{c['end']}): “{c['quote']}”" in message.content
@@ -97,6 +98,7 @@ def test_a_decline_is_an_ordinary_reply(client):
     message = reply.choices[0].message
     assert message.content.startswith("The articles do not say.")
     assert message.model_extra["citations"] == [] and message.model_extra["abstained"] is True
+    assert message.model_extra["outcome"] == "declined"
     assert "Cambodia" in message.model_extra["notice"] and message.model_extra["notice"] in message.content
 
 

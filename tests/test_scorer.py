@@ -30,6 +30,17 @@ def test_card_records_data_thresholds_and_cross_validated_figures():
     declines = card["cross_validation"]["decline"]["all"]
     assert declines["declined_answerable"]["mean"] <= 0.05
     assert declines["declined_silent"]["mean"] > 0.5 and declines["declined_other"]["mean"] > 0.5
+    assert 0 < card["thresholds"]["unsure"] < card["thresholds"]["decline"]
+    assert declines["confident_answerable"]["mean"] >= 1 - card["params"]["unsure_max"] - 0.01
+    assert card["calibration"]["cross_validation"]["calibration_error"]["mean"] <= 0.05
+
+
+def test_the_confidence_falls_as_a_decline_grows_likelier():
+    scorer = Scorer()
+    confidence = [scorer.calibration.confidence(p) for p in np.linspace(0, 1, 101)]
+    assert all(0 <= c <= 1 for c in confidence) and confidence == sorted(confidence, reverse=True)
+    assert confidence[0] > 0.8 and confidence[-1] < 0.2
+    assert scorer.calibration.confidence(scorer.thresholds.unsure) >= scorer.calibration.confidence(scorer.thresholds.decline)
 
 
 def test_a_model_file_that_is_not_the_one_its_card_names_is_refused(tmp_path):

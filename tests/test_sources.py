@@ -142,6 +142,21 @@ def test_html_gives_the_article_without_navigation_or_scripts():
     assert not any(junk in doc.text for junk in ("tracking", "Sport", "cookies"))
 
 
+STORY = (b"<article><h1>Library closes</h1><p>The council voted on Tuesday to close the library after a long "
+         b"debate about the budget, which left the reading room without staff.</p>%s</article>")
+
+
+@pytest.mark.parametrize("head, byline, date", [
+    (b"", b"", None),  # only a copyright footer: no date, not its year's first of January
+    (b'<meta property="article:published_time" content="2025-03-04T10:00:00Z">', b"", "2025-03-04"),
+    (b"", b'<p class="byline">By Ann Lee, <time datetime="2024-11-05">5 November 2024</time></p>', "2024-11-05"),
+])
+def test_a_page_has_the_date_its_metadata_or_byline_gives_and_no_guessed_one(head, byline, date):
+    page = (b"<html><head><title>Library</title>" + head + b"</head><body>" + STORY % byline
+            + b"<footer>Copyright 2026 The Gazette</footer></body></html>")
+    assert document_from_bytes("story.html", page).date == date
+
+
 def test_pdf_gives_its_text_layer():
     doc = document_from_bytes("memo.pdf", pdf_bytes("The ambassador left Geneva in May."))
     assert doc.text == "The ambassador left Geneva in May."

@@ -92,6 +92,32 @@ def test_citation_list_and_earlier_markers_show_their_own_span(chat):
     chat.wait_for_function("q => document.querySelector('#article mark')?.innerText === q", arg=first_quote(chat, QUESTION))
 
 
+def test_the_article_panel_follows_the_latest_answer(chat):
+    ask(chat, QUESTION)
+    chat.locator("#citations label").first.click()
+    chat.wait_for_function("q => document.querySelector('#article mark')?.innerText === q", arg=first_quote(chat, QUESTION))
+    later = "How old is Bondarev?"
+    ask(chat, later)  # the panel shows the new answer's first citation, not the last one clicked
+    chat.wait_for_function("q => document.querySelector('#article mark')?.innerText === q", arg=first_quote(chat, later))
+    assert chat.locator("#chat label:text-is('Chatbot')").count() == 0  # no label over the scrolled text
+
+
+def test_the_articles_list_shows_what_other_clients_added_and_removes_an_article(chat):
+    added = httpx.post(f"{chat.url_base}/api/documents", json={"id": "ferry.txt", "text": "Ferry service resumes. "
+                       "The ferry to Ilha Verde sailed again on Monday after repairs."}).json()
+    assert added["id"] == "ferry.txt"
+    chat.get_by_role("tab", name="Articles").click()
+    chat.wait_for_function("() => document.querySelector('#listing').innerText.includes('ferry.txt')")
+    chat.click("#remove-id input")
+    chat.get_by_role("option", name="ferry.txt").click()
+    chat.click("#remove")
+    chat.wait_for_selector("#status :text('Removed')")
+    assert "ferry.txt" not in chat.inner_text("#listing")
+    ids = [d["id"] for d in httpx.get(f"{chat.url_base}/api/documents").json()]
+    assert "ferry.txt" not in ids and "002_41f72d074bf60d22.txt" in ids
+    chat.get_by_role("tab", name="Chat").click()
+
+
 def first_quote(page, question: str) -> str:
     return httpx.post(f"{page.url_base}/api/ask", json={"question": question}).json()["citations"][0]["quote"]
 

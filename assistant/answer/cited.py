@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+OPENING_QUOTES = ('"', "“", "'", "‘", "«", "„")
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -41,9 +43,17 @@ class Answer:
     notice: str | None = None
     unsupported: tuple[str, ...] = ()
     short_answer: ShortAnswer | None = None
+    unsure: bool = False  # the closest passage, given where the articles may not say it: no short answer
+    confidence: float | None = None  # the probability that the cited passage answers (None: not judged)
+
+    @property
+    def outcome(self) -> str:
+        """"answered", "unsure" or "declined"."""
+        return "declined" if self.abstained else "unsure" if self.unsure else "answered"
 
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "outcome": self.outcome, "confidence": self.confidence,
                 "mode": self.mode, "notice": self.notice, "unsupported": list(self.unsupported),
                 "short_answer": asdict(self.short_answer) if self.short_answer else None,
                 "citations": [asdict(c) for c in self.citations]}
@@ -75,10 +85,15 @@ class Answer:
         if self.citations:
             lines += ["", "Sources:"]
             lines += [f"[{c.n}] {c.title}{byline(c)} ({c.url or c.source}, version {c.version}, characters "
-                      f"{c.start}-{c.end}): “{c.quote}”" for c in self.citations]
+                      f"{c.start}-{c.end}): {quoted(c.quote)}" for c in self.citations]
         return "\n".join(lines)
 
 
 def byline(item) -> str:
     """", outlet, date" for a citation or document that carries them."""
     return "".join(f", {v}" for v in (item.outlet, item.date) if v)
+
+
+def quoted(text: str) -> str:
+    """`text` in quotation marks, unless it opens with one of its own (a quote of a quote)."""
+    return text if text.startswith(OPENING_QUOTES) else f"“{text}”"

@@ -3,9 +3,10 @@
 A trained model (scorer.py, over features.py) rates every retrieved sentence and its neighbours for how well it
 answers; one trained decision declines when none does, weighing what the leading articles lack
 of the question and what the reader (reader.py) finds around the best one, and says what they
-lack where they lack something. The answer cites the best sentence, the
-runner-up when the model is unsure between the two, and the best one's neighbour where the reader
-finds the answer; long sentences are cut to the clauses that carry the question's terms and the
+lack where they lack something. Its calibrated probability is the answer's confidence; in the band
+just under a decline the answer is unsure: the closest passage, with no words marked as the answer.
+The answer cites the best sentence, the runner-up when the model is unsure between the two, and the
+best one's neighbour where the reader finds the answer; long sentences are cut to the clauses that carry the question's terms and the
 reader's answer. The words that answer are the reader's span in the best sentence's window, or in
 the runner-up's where that is cited and the reader is surer there.
 """
@@ -80,8 +81,9 @@ class ExtractiveAnswerer:
         rows = features.sentence_rows()
         probabilities = self.scorer.sentence_probabilities(rows)
         found = self.scorer.read(features, probabilities)
-        if self.scorer.declines(features, probabilities, rows, found, self.settings.decline):
-            return abstain(question, unsaid(features))
+        judgement = self.scorer.judge(features, probabilities, rows, found, self.settings.decline)
+        if judgement.outcome == "declined":
+            return replace(abstain(question, unsaid(features)), confidence=judgement.confidence)
         reading = found[0] if found and found[0].margin > PHRASE_MARGIN else None  # a phrase worth showing
         neighbour = found[0] if found and found[0].margin > NEIGHBOUR_MARGIN else None  # cite its sentence too
         chosen = self._choose(features.cands, probabilities, neighbour)
@@ -92,7 +94,13 @@ class ExtractiveAnswerer:
                  for c in chosen]
         parts = [(None, [(c, start, end)]) for (start, end), c in zip(spans, chosen)]
         answer = cite(question, parts, features.documents.get)  # fetched once, for the features
-        return replace(answer, short_answer=short(answer, reading, features.documents.get, query.explained))
+        if answer.abstained:
+            return answer
+        if judgement.outcome == "unsure":  # the closest passage, no words marked as the answer
+            return replace(answer, text=f"{prompt('unsure')} {answer.text}", unsure=True, notice=unsaid(features),
+                           confidence=judgement.confidence)
+        return replace(answer, short_answer=short(answer, reading, features.documents.get, query.explained),
+                       confidence=judgement.confidence)
 
     def features(self, query: Query, passages: Sequence[Passage]) -> Features:
         """The scorer's features of the retrieved passages and their neighbours, with term weights

@@ -82,7 +82,12 @@ class Query:
         return frozenset(t for n in self.names for t in terms(n))
 
 
+# Markup typed or pasted into a question: tags, and the code of scripts and styles, are not words asked.
+_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
 def parse(question: str) -> Query:
+    question = " ".join(_MARKUP.sub(" ", question).split())
     # "how old", "how long", "how many": the word after "how" asks for a value, the answer need not hold it
     value_words = set(words(" ".join(_VALUE_WORD.findall(question))))
     asked = [(w, t) for w, t in asked_terms(question) if w not in value_words]

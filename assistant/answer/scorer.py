@@ -1,8 +1,9 @@
 """Scorer: the answer stage's trained models, loaded from assistant/models/ and checked against
 their card: a LightGBM model that rates how well each candidate sentence answers a question, a
-LightGBM decision whether any of them does, and the reader (reader.py) it weighs. The card
-carries the data, the features, the cross-validated figures, the thresholds and the sha256 of
-each model file, checked when it loads.
+LightGBM decision whether any of them does, and the reader (reader.py) it weighs. The decision's
+probability, calibrated on held-out folds, is the answer's confidence: the probability that the cited
+passage answers. The card carries the data, the features, the cross-validated figures, the
+calibration, the thresholds and the sha256 of each model file, checked when it loads.
 """
 
 from __future__ import annotations
@@ -27,10 +28,34 @@ CARD = "card.json"
 CARD_VERSION = 1
 
 
+OUTCOMES = ("answered", "unsure", "declined")
+
+
 @dataclass(frozen=True)
 class Thresholds:
     decline: float  # decline when the decline model's probability is at least this
+    unsure: float  # below `decline` and at least this: the closest passage, said to be unsure
     second: float  # cite the runner-up too when its probability is at least this share of the best's
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The decline model's probability mapped to the probability that the cited passage answers:
+    an isotonic fit on held-out folds, as the points it steps through (linear between them)."""
+    declines: tuple[float, ...]  # increasing
+    confidences: tuple[float, ...]  # not increasing
+
+    def confidence(self, decline: float) -> float:
+        return float(np.interp(decline, self.declines, self.confidences))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The one decision on a question: the decline model's probability, its calibrated confidence,
+    and the outcome the thresholds give."""
+    decline: float
+    confidence: float
+    outcome: str  # one of OUTCOMES
 
 
 class Scorer:
@@ -56,6 +81,7 @@ class Scorer:
         self.reader = Reader(paths["reader"], resolve(DEFAULT_MODEL), MODEL_CACHE,
                              self.card["files"]["reader"]["sha256"])  # checked just above
         self.thresholds = Thresholds(**self.card["thresholds"])
+        self.calibration = Calibration(*map(tuple, zip(*self.card["calibration"]["points"])))
 
     def sentence_probabilities(self, rows: np.ndarray) -> np.ndarray:
         return self.sentence.predict(rows, num_threads=1) if len(rows) else np.zeros(0)
@@ -69,13 +95,16 @@ class Scorer:
     def read_windows(self, features: Features, cands: Sequence[Candidate]) -> list[Reading]:
         return read_windows(self.reader, features, cands)
 
-    def declines(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Reading],
-                 threshold: float | None = None) -> bool:
-        """Whether no candidate answers: the decline model says so (at `threshold`, or the
-        trained one)."""
+    def judge(self, features: Features, probabilities: np.ndarray, rows: np.ndarray, found: Sequence[Reading],
+              threshold: float | None = None) -> Judgement:
+        """Whether the best candidate answers: declined where the decline model's probability
+        reaches `threshold` (or the trained one), unsure in the band under it, else answered."""
         margins = np.array([f.margin for f in found], dtype=np.float32)
         probability = self.decline_probability(decline_row(probabilities, rows, features.question_row, margins))
-        return probability >= (self.thresholds.decline if threshold is None else threshold)
+        decline = self.thresholds.decline if threshold is None else threshold
+        unsure = min(self.thresholds.unsure, decline)
+        outcome = "declined" if probability >= decline else "unsure" if probability >= unsure else "answered"
+        return Judgement(probability, self.calibration.confidence(probability), outcome)
 
 
 def file_sha256(path: Path) -> str:

@@ -4,6 +4,10 @@ Format (one JSON object a line): {"question", "answers": [str] | null, "evidence
 `answers: null` means the sources do not say: the right reply is an abstention. An optional
 `type` names the kind of question ("silent", "null", "answerable", "entity"...): declines are
 then counted per kind as well.
+
+Each answer's confidence is checked against what happened: the reliability of the confidence (per
+bin, the mean confidence beside the share of answers that cite the expected evidence), its expected
+calibration error, and the risk-coverage curve (answering only the surest, how many are wrong).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from tqdm import tqdm
 from ..answer.cited import Answer
 from ..errors import ConfigError, SourceError
 from ..pipeline import Assistant
+
+BINS = 10  # equal-width bins of confidence for the reliability diagram and the calibration error
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,11 @@ class Result:
         if self.answer.abstained:
             return "wrongly declined"
         return f"answer {'hit' if self.answer_hit else 'miss'}, evidence {'hit' if self.evidence_hit else 'miss'}"
+
+    @property
+    def cites_answer(self) -> bool:
+        """What the confidence predicts: the answer cites a passage holding the answer."""
+        return self.question.answers is not None and self.evidence_hit
 
 
 @dataclass
@@ -126,12 +137,54 @@ class Report:
                 kinds.setdefault(r.question.kind, []).append(r.answer.abstained)
         return {kind: f"{sum(flags)}/{len(flags)}" for kind, flags in sorted(kinds.items())}
 
+    @property
+    def outcomes_by_kind(self) -> dict[str, str]:
+        """Answered / unsure / declined per kind: "answerable" and "unanswerable", and the set's
+        own kinds (`type`) where it labels them."""
+        kinds: dict[str, Counter] = {}
+        for r in self.results:
+            if r.problem is None:
+                for kind in {"answerable" if r.question.answers is not None else "unanswerable", r.question.kind} - {None}:
+                    kinds.setdefault(kind, Counter())[r.answer.outcome] += 1
+        return {kind: "/".join(str(c[o]) for o in ("answered", "unsure", "declined")) for kind, c in sorted(kinds.items())}
+
+    def _judged(self) -> list[Result]:
+        return [r for r in self.results if r.problem is None and r.answer.confidence is not None]
+
+    def reliability(self) -> list[tuple[float, float, int]]:
+        """Per bin of confidence that holds answers: their mean confidence, the share of them that
+        cite the answer, and how many they are."""
+        bins: dict[int, list[Result]] = {}
+        for r in self._judged():
+            bins.setdefault(min(int(r.answer.confidence * BINS), BINS - 1), []).append(r)
+        return [(_mean(r.answer.confidence for r in rs), _mean(r.cites_answer for r in rs), len(rs))
+                for _, rs in sorted(bins.items())]
+
+    @property
+    def calibration_error(self) -> float | None:
+        """The expected calibration error: the gap between confidence and what happened, per bin,
+        weighted by the answers in it; None when no answer carries a confidence."""
+        bins = self.reliability()
+        total = sum(n for _, _, n in bins)
+        return sum(n * abs(c - o) for c, o, n in bins) / total if total else None
+
+    def risk_coverage(self) -> list[tuple[float, float]]:
+        """Answering only the surest: for each share of the questions answered (coverage), the
+        share of those whose answer does not cite the answer (risk)."""
+        ordered = sorted(self._judged(), key=lambda r: -r.answer.confidence)
+        wrong, curve = 0, []
+        for n, r in enumerate(ordered, 1):
+            wrong += not r.cites_answer
+            curve.append((n / len(ordered), wrong / n))
+        return curve
+
     def totals(self) -> dict:
         right, unanswerable = self.declined_right
         wrong, answerable = self.declined_wrong
         latencies = sorted(1000 * r.seconds for r in self.results)
         by_kind = {"declined_by_kind": self.declined_by_kind} if self.declined_by_kind else {}
         em, f1, with_phrase = self.phrase
+        ece = self.calibration_error
         return {"questions": len(self.results), "answer_hit": round(self.answer_hit, 3),
                 "evidence_hit": round(self.evidence_hit, 3), "citation_validity": round(self.citation_validity, 3),
                 "mean_cited_chars": round(self.mean_cited_chars, 1),
@@ -140,6 +193,8 @@ class Report:
                 "declined_unanswerable": f"{right}/{unanswerable}", "declined_answerable": f"{wrong}/{answerable}",
                 "latency_p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
                 "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
+                "calibration_error": None if ece is None else round(ece, 3),
+                "outcomes_by_kind": self.outcomes_by_kind,
                 "bad_questions": sum(r.problem is not None for r in self.results), **by_kind}
 
 

@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 
+from ..answer.cited import quoted
 from ..ingest.sources import Document
 from .eval import Report, Result
 
@@ -40,6 +41,8 @@ def render(runs: Sequence[tuple[str, Report]], document: Callable[[str, str | No
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>",
              f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
              _totals(runs), f"<img alt='totals plot' src='data:image/png;base64,{plot(runs)}'>",
+             f"<h2>Confidence</h2><img alt='reliability and risk-coverage' src='data:image/png;base64,"
+             f"{confidence_plot(runs)}'>",
              _changes(runs) if len(runs) > 1 else "", _questions(runs, document), "</body></html>"]
     return "\n".join(parts)
 
@@ -70,6 +73,39 @@ def plot(runs: Sequence[tuple[str, Report]]) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
+def confidence_plot(runs: Sequence[tuple[str, Report]]) -> str:
+    """Two panels as base64 PNG: the reliability diagram (mean confidence against the share that
+    cites the answer, per bin; a calibrated confidence lies on the diagonal) and the risk-coverage
+    curve (answering only the surest share, the share of those that do not cite the answer)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), dpi=100)
+    left.plot([0, 1], [0, 1], color="#999", linewidth=1, linestyle="--")
+    for label, report in runs:
+        bins = report.reliability()
+        ece = report.calibration_error
+        name = f"{label} (ECE {ece:.3f})" if ece is not None else label
+        left.plot([c for c, _, _ in bins], [o for _, o, _ in bins], marker="o", label=name)
+        for c, o, n in bins:
+            left.annotate(str(n), (c, o), fontsize=7, textcoords="offset points", xytext=(3, -9))
+        curve = report.risk_coverage()
+        right.plot([c for c, _ in curve], [r for _, r in curve], label=label)
+    left.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (mean per bin; n beside)", ylabel="cites the answer",
+             title="reliability")
+    right.set(xlim=(0, 1), ylim=(0, 1), xlabel="coverage: share answered, surest first",
+              ylabel="risk: share not citing the answer", title="risk-coverage")
+    for axes in (left, right):
+        axes.legend(fontsize=8, frameon=False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    plt.close(figure)
+    return base64.b64encode(out.getvalue()).decode()
+
+
 def _shares(report: Report) -> dict[str, float]:
     right, unanswerable = report.declined_right
     wrong, answerable = report.declined_wrong
@@ -89,9 +125,12 @@ def _totals(runs: Sequence[tuple[str, Report]]) -> str:
 
 
 def _flat(totals: dict) -> dict[str, object]:
-    """The totals as rows: declines per kind of question one row each ("declined: silent")."""
-    rows = {key.replace("_", " "): value for key, value in totals.items() if key != "declined_by_kind"}
-    rows.update({f"declined: {kind}": share for kind, share in totals.get("declined_by_kind", {}).items()})
+    """The totals as rows: declines and outcomes per kind of question one row each ("declined: silent",
+    "answered/unsure/declined: silent")."""
+    by_kind = {"declined_by_kind": "declined", "outcomes_by_kind": "answered/unsure/declined"}
+    rows = {key.replace("_", " "): value for key, value in totals.items() if key not in by_kind}
+    for key, label in by_kind.items():
+        rows.update({f"{label}: {kind}": share for kind, share in totals.get(key, {}).items()})
     return rows
 
 
@@ -112,7 +151,7 @@ def _questions(runs: Sequence[tuple[str, Report]], document) -> str:
         if len(results) > 1 and results[0].passed != results[1].passed:
             change = " class='fixed'" if results[1].passed else " class='broken'"
         expected = "the sources do not say (abstain)" if q.answers is None else " or ".join(q.answers)
-        evidence = "".join(f"<div class='evidence'>evidence in {_e(e.source)}: “{_e(e.quote)}”</div>"
+        evidence = "".join(f"<div class='evidence'>evidence in {_e(e.source)}: {_e(quoted(e.quote))}</div>"
                            for e in q.evidence)
         cells = "".join(f"<td>{_result(r, document)}</td>" for r in results)
         kind = f" ({_e(q.kind)})" if q.kind else ""
@@ -127,7 +166,10 @@ def _result(result: Result, document) -> str:
     contexts = "".join(_context(c, document(c.source, c.version), result.answer.around(c))
                        for c in result.answer.citations)
     phrase = f"<div>short answer: <b>{_e(short.text)}</b></div>" if short else ""
-    return f"{verdict}{phrase}<div>{_e(result.answer.text)}</div>{contexts}"
+    confidence = result.answer.confidence
+    judged = f"<div class='evidence'>{result.answer.outcome}" + (
+        f", confidence {confidence:.2f}</div>" if confidence is not None else "</div>")
+    return f"{verdict}{judged}{phrase}<div>{_e(result.answer.text)}</div>{contexts}"
 
 
 def _context(citation, source: Document | None, around: tuple[str, str, str]) -> str:

@@ -165,7 +165,7 @@ def _html(name: str, data: bytes) -> Extracted:
     text = trafilatura.extract(data, include_comments=False, include_tables=False)
     if not text or not text.strip():
         raise SourceError(f"{name}: no article text found in the page")
-    meta = trafilatura.extract_metadata(data)
+    meta = trafilatura.extract_metadata(data, extensive=False)  # a date from its metadata or byline, never a guess
     if meta is None:
         return Extracted(text)
     return Extracted(text, title=meta.title, outlet=meta.sitename, date=meta.date, url=meta.url)

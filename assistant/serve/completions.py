@@ -95,6 +95,8 @@ class ReplyMessage(BaseModel):
     content: str
     citations: list[CitationOut]  # as /api/ask returns them
     abstained: bool  # the articles do not say
+    outcome: Outcome  # unsure: the closest passage, where the articles may not say it
+    confidence: float | None  # the probability that the cited passage answers
     notice: str | None  # why, where it can say: what the articles lack
     short_answer: ShortAnswerOut | None  # the words that answer, marked in bold in `content`
 
@@ -173,7 +175,8 @@ def usage(assistant: Assistant, messages: list[Message], answer: Answer) -> dict
 def completion(answer: Answer, body: CompletionRequest, counted: dict) -> dict:
     data = answer.to_dict()
     message = {"role": "assistant", "content": answer.as_text(markdown=True), "citations": data["citations"],
-               "abstained": answer.abstained, "notice": answer.notice, "short_answer": data["short_answer"]}
+               "abstained": answer.abstained, "outcome": answer.outcome, "confidence": answer.confidence,
+               "notice": answer.notice, "short_answer": data["short_answer"]}
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": body.model, "choices": [{"index": 0, "message": message, "finish_reason": "stop",
                                               "logprobs": None}], "usage": counted}
@@ -191,7 +194,8 @@ def events(reply: dict, include_usage: bool) -> Iterator[str]:
 
     yield chunk({"role": "assistant", "content": ""})
     yield chunk({"content": message["content"]})
-    yield chunk({key: message[key] for key in ("citations", "abstained", "notice", "short_answer")}, "stop")
+    yield chunk({key: message[key] for key in ("citations", "abstained", "outcome", "confidence", "notice",
+                                                  "short_answer")}, "stop")
     if include_usage:
         yield f"data: {json.dumps(head | {'choices': [], 'usage': reply['usage']})}\n\n"
     yield "data: [DONE]\n\n"

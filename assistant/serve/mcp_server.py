@@ -33,7 +33,9 @@ Every answer is made of verbatim quotes, each cited as [n]: a citation gives the
 (`source`), character offsets (`start`, `end`) into that article's stored text and the `quote`
 itself, which equals text[start:end] of the article's `version`: check it with get_document.
 A decline ("abstained": true, "The articles do not say") is an answer: the articles hold nothing
-that supports one. Say so to the user; do not fill the gap from general knowledge."""
+that supports one. Say so to the user; do not fill the gap from general knowledge. An "unsure"
+`outcome` gives the closest passage where the articles may not say it: tell the user it is
+unsure. `confidence` is the probability that the cited passage answers the question."""
 
 
 class PassageOut(BaseModel):

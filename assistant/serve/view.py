@@ -1,13 +1,13 @@
 """View: how an answer and its article look in the web chat: the answer as chat Markdown with its
-markers linked and the words that answer in bold, and the article as HTML with the cited span
-marked."""
+markers linked, the words that answer in bold and its confidence (an unsure answer under a warning,
+with no words in bold), and the article as HTML with the cited span marked."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from ..answer.cited import Answer, byline
+from ..answer.cited import Answer, byline, quoted
 from ..ingest.sources import Document
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -28,14 +28,18 @@ def markdown(answer: Answer, turn: int) -> str:
         return "".join(escape(p) if i % 2 == 0 else _link(turn, int(p)) for i, p in enumerate(parts))
 
     before, words, after = answer.around()
-    lines = [f"{linked(before)}**{escape(words)}**{linked(after)}" if words else linked(answer.text)]
+    lines = [f"⚠️ **Unsure** (confidence {answer.confidence:.2f}): check the passage before relying on it"] \
+        if answer.unsure else []
+    lines.append(f"{linked(before)}**{escape(words)}**{linked(after)}" if words else linked(answer.text))
     if answer.notice:
         lines.append(f"*{escape(answer.notice)}*")
     if answer.unsupported:
         removed = "\n".join(f"- ~~{escape(s)}~~" for s in answer.unsupported)
         lines.append(f"**Removed: the model wrote this, the sources do not support it**\n{removed}")
     for c in answer.citations:
-        lines.append(f"{_link(turn, c.n)} **{escape(c.title)}**{escape(byline(c))}: “{_quote(answer, c)}”")
+        lines.append(f"{_link(turn, c.n)} **{escape(c.title)}**{escape(byline(c))}: {quoted(_quote(answer, c))}")
+    if answer.outcome == "answered" and answer.confidence is not None:
+        lines.append(f"*Confidence {answer.confidence:.2f}*")
     return "\n\n".join(lines)
 
 

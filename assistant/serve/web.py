@@ -1,7 +1,8 @@
 """The web chat (Gradio, mounted at / on the API's FastAPI app).
 
-Ask, follow up, click a marker or a citation to see the article with the quoted span highlighted;
-list the articles, upload or paste one. Every text from a question or an article is escaped before
+Ask, follow up, click a marker or a citation to see the article with the quoted span highlighted
+(the panel follows the latest answer); list the articles (read again whenever the tab is shown),
+upload, paste or remove one. Every text from a question or an article is escaped before
 it is rendered: markup in them shows as text, it never runs.
 """
 
@@ -16,10 +17,11 @@ from pathlib import Path
 import gradio as gr
 from fastapi import FastAPI
 
+from ..answer.cited import quoted
 from ..errors import AnswerError, AssistantError
 from ..evaluation.eval import load_questions, questions_from, run
 from ..evaluation.report import render
-from ..ingest.sources import SUPPORTED
+from ..ingest.sources import ARTICLES
 from ..pipeline import Assistant
 from . import view
 
@@ -63,7 +65,7 @@ def build(assistant: Assistant) -> gr.Blocks:
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(elem_id="chat", height=480, feedback_options=None, buttons=[],
+                    chat = gr.Chatbot(elem_id="chat", height=480, feedback_options=None, buttons=[], show_label=False,
                                       placeholder="Ask a question about the loaded articles.")
                     question = gr.Textbox(elem_id="question", show_label=False, submit_btn=True,
                                           placeholder="Ask about the articles, then follow up…")
@@ -102,12 +104,15 @@ def build(assistant: Assistant) -> gr.Blocks:
                                                     elem_id="report-download")
             report_status = gr.Markdown(elem_id="report-status")
             report_view = gr.HTML(elem_id="report", js_on_load=None)
-        with gr.Tab("Articles"):
+        with gr.Tab("Articles") as articles:
             listing = gr.Dataframe(_listing(assistant), headers=["Title", "Id", "Passages", "Characters"],
                                    elem_id="listing", interactive=False)
             status = gr.Markdown(elem_id="status")
             with gr.Row():
-                upload = gr.File(label=f"Upload an article ({', '.join(SUPPORTED)})", file_types=list(SUPPORTED),
+                removed = gr.Dropdown(_ids(assistant), label="Remove an article", elem_id="remove-id", scale=3)
+                remove = gr.Button("Remove", elem_id="remove", size="sm", variant="stop", scale=1)
+            with gr.Row():
+                upload = gr.File(label=f"Upload an article ({', '.join(ARTICLES)})", file_types=list(ARTICLES),
                                  elem_id="upload")
                 with gr.Column():
                     title = gr.Textbox(label="Or paste: title", elem_id="paste-title")
@@ -117,23 +122,24 @@ def build(assistant: Assistant) -> gr.Blocks:
         def respond(asked: str, messages: list, history: list, answers: list):
             """Streams a language model's text as it comes (marked unchecked), then the checked answer."""
             if not asked.strip():
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield (gr.skip(),) * 7
                 return
             try:
                 for item in assistant.stream(asked, history):
                     if isinstance(item, str):
                         partial = messages + _exchange(asked, f"{view.escape(item)}\n\n*…checking against the sources*")
-                        yield "", partial, history, answers, gr.skip(), gr.skip()
+                        yield "", partial, history, answers, gr.skip(), gr.skip(), EMPTY_PANEL
                         continue
                     turn, answer = len(answers), item
             except AssistantError as exc:
                 reply = f"⚠ {view.escape(str(exc))}"
-                yield "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip()
+                yield "", messages + _exchange(asked, reply), history, answers, gr.skip(), gr.skip(), gr.skip()
                 return
             messages = messages + _exchange(asked, view.markdown(answer, turn))
             history = history + [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
             answers = answers + [[asdict(c) | {"phrase": view.phrase(answer, c)} for c in answer.citations]]
-            yield "", messages, history, answers, _choices(answers, turn), answer.as_text()
+            first = f"{turn}-1" if answer.citations else None  # the article panel follows the new answer
+            yield "", messages, history, answers, _choices(answers, turn, first), answer.as_text(), show(first, answers)
 
         def show(choice: str | None, answers: list) -> str:
             if not choice:
@@ -155,6 +161,13 @@ def build(assistant: Assistant) -> gr.Blocks:
 
         def add_text(heading: str, body: str):
             return _added(assistant, lambda: assistant.add_text(body, heading or None))
+
+        def remove_article(doc_id: str | None):
+            if not doc_id:
+                return gr.skip(), "Choose an article to remove first.", gr.skip()
+            done = assistant.remove(doc_id)
+            said = f"Removed **{view.escape(doc_id)}**." if done else f"⚠ {view.escape(doc_id)} is no longer in the index."
+            return _listing(assistant), said, gr.update(choices=_ids(assistant), value=None)
 
         def add_mark(choice: str | None, words: str, quote: str, doc_id: str, history: list, answers: list,
                      marked: list):
@@ -184,14 +197,20 @@ def build(assistant: Assistant) -> gr.Blocks:
         mark.click(add_mark, [verdict, expected, evidence, source, turns, cited, marked], [marked, mark_status, download])
         run_file.click(evaluate, question_set, [report_status, report_view, report_file])
         run_marked.click(lambda m: evaluate(None, m), marked, [report_status, report_view, report_file])
-        outputs = [question, chat, turns, cited, citations, plain]
-        question.submit(respond, [question, chat, turns, cited], outputs)
+        outputs = [question, chat, turns, cited, citations, plain, article]
+        question.submit(respond, [question, chat, turns, cited], outputs).then(None, js=SCROLL)
         citations.input(show, [citations, cited], article).then(None, js=SCROLL)
         marker.click(clicked, [clicked_marker, cited], [citations, article], js=MARKER_JS).then(None, js=SCROLL)
-        restart.click(lambda: ("", [], [], [], gr.update(choices=[], value=None), "", EMPTY_PANEL),
-                      None, outputs + [article])
-        upload.upload(add_file, upload, [listing, status, upload])
-        paste.click(add_text, [title, text], [listing, status])
+        restart.click(lambda: ("", [], [], [], gr.update(choices=[], value=None), "", EMPTY_PANEL), None, outputs)
+
+        def ids():
+            return gr.update(choices=_ids(assistant))
+
+        upload.upload(add_file, upload, [listing, status, upload]).then(ids, None, removed)
+        paste.click(add_text, [title, text], [listing, status]).then(ids, None, removed)
+        remove.click(remove_article, removed, [listing, status, removed])
+        # Other clients (the API, the CLI) add and remove articles too: the list is read when shown.
+        articles.select(lambda: (_listing(assistant), ids()), None, [listing, removed])
     return blocks
 
 
@@ -232,7 +251,7 @@ def _exchange(asked: str, reply: str) -> list[dict]:
 
 
 def _choices(answers: list, turn: int, value: str | None = None):
-    labels = [(f"[{c['n']}] {c['title']}: “{_shorten(c['quote'])}”", f"{turn}-{c['n']}") for c in answers[turn]]
+    labels = [(f"[{c['n']}] {c['title']}: {quoted(_shorten(c['quote']))}", f"{turn}-{c['n']}") for c in answers[turn]]
     return gr.update(choices=labels, value=value)
 
 
@@ -242,6 +261,10 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 def _listing(assistant: Assistant) -> list[list]:
     return [[d.title, d.id, d.passages, d.chars] for d in assistant.documents()]
+
+
+def _ids(assistant: Assistant) -> list[str]:
+    return [d.id for d in assistant.documents()]
 
 
 def _added(assistant: Assistant, add) -> tuple:

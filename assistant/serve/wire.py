@@ -3,7 +3,7 @@ OpenAI-compatible endpoint and the MCP tools, so that all three return the same 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
@@ -35,10 +35,15 @@ class ShortAnswerOut(BaseModel):
     citation: int
 
 
+Outcome = Literal["answered", "unsure", "declined"]  # scorer.OUTCOMES
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str
     abstained: bool
+    outcome: Outcome  # unsure: the closest passage, where the articles may not say it
+    confidence: float | None  # the probability that the cited passage answers; None where not judged
     mode: str
     notice: str | None
     unsupported: list[str]

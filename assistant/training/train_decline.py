@@ -7,7 +7,10 @@ the decline's questions come from articles neither saw (SQuAD 1.1's and the news
 what those models make of them is what they make of a newsroom's articles. Each folder is indexed
 with the product's own ingest and each question goes through the product's own retrieval,
 features and reader. Folds are whole articles or quiz weeks; the threshold is set on held-out
-folds so that at most MAX_WRONG_DECLINES of the answerable questions are declined.
+folds so that at most MAX_WRONG_DECLINES of the answerable questions are declined, and the unsure
+band under it so that at most MAX_UNSURE are declined or unsure. The held-out probabilities are
+calibrated (isotonic) into the answer's confidence: the probability that its best candidate holds
+the answer.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_d
 ROUNDS = 200
 FOLDS = 5
 MAX_WRONG_DECLINES = 0.05  # share of answerable questions declining may cost (held-out folds)
+MAX_UNSURE = 0.10  # share of answerable questions declined or unsure at most (held-out folds)
 
 
 @dataclass(frozen=True)
@@ -109,30 +113,79 @@ def held_out(asked: list[Asked], n: int = FOLDS) -> np.ndarray:
     return out
 
 
-def threshold(asked: list[Asked], probabilities: np.ndarray) -> float:
-    """The lowest decline probability at which at most MAX_WRONG_DECLINES of the answerable
-    questions are declined (by the model, or as asking nothing)."""
+def threshold(asked: list[Asked], probabilities: np.ndarray, share: float = MAX_WRONG_DECLINES) -> float:
+    """The lowest decline probability at which at most `share` of the answerable questions fall
+    at or above it (or ask nothing): MAX_WRONG_DECLINES for the decline, MAX_UNSURE for the unsure
+    band under it."""
     answerable = [i for i, a in enumerate(asked) if a.answerable]
     kept = np.sort([probabilities[i] for i in answerable if not asked[i].empty])
-    budget = int(len(answerable) * (1 - MAX_WRONG_DECLINES))  # answerable questions to keep
+    budget = int(len(answerable) * (1 - share))  # answerable questions to keep
     return float(kept[min(budget, len(kept) - 1)])
 
 
-def outcome(asked: list[Asked], probabilities: np.ndarray, decline: float) -> dict[str, float]:
-    """The share of each kind declined, and of answerable questions, the best candidate's hits."""
+def calibration(asked: list[Asked], probabilities: np.ndarray) -> list[list[float]]:
+    """The confidence: whether the best candidate holds the answer, fitted on held-out decline
+    probabilities by isotonic regression (the more likely a decline, the less likely an answer),
+    as the points the fit steps through (scorer.Calibration). Questions that ask nothing are
+    declined unjudged and left out."""
+    from sklearn.isotonic import IsotonicRegression
+
+    judged = [i for i, a in enumerate(asked) if not a.empty]
+    labels = np.array([asked[i].answerable and asked[i].hit for i in judged], dtype=float)
+    fit = IsotonicRegression(increasing=False, y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    fit.fit(probabilities[judged], labels)
+    return [[round(float(x), 5), round(float(y), 4)] for x, y in zip(fit.X_thresholds_, fit.y_thresholds_)]
+
+
+def confidences(points: list[list[float]], probabilities: np.ndarray) -> np.ndarray:
+    xs, ys = zip(*points)
+    return np.interp(probabilities, xs, ys)
+
+
+def calibration_error(confidence: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """The expected calibration error over equal-width bins of confidence (as evaluation.eval)."""
+    at = np.minimum((confidence * bins).astype(int), bins - 1)
+    return float(sum(abs(confidence[at == b].mean() - labels[at == b].mean()) * (at == b).sum()
+                     for b in range(bins) if (at == b).any()) / len(confidence))
+
+
+def calibrated(asked: list[Asked], probabilities: np.ndarray, n: int = FOLDS) -> dict:
+    """How well the calibration holds on folds it was not fitted on: per held-out fold, its
+    expected calibration error, with the calibration fitted on the other folds' held-out
+    probabilities; for answerable and unanswerable questions, the mean confidence."""
+    per_fold = []
+    for held in folds(asked, n):
+        inside = [i for i, a in enumerate(asked) if a.group not in held]
+        at = [i for i, a in enumerate(asked) if a.group in held and not a.empty]
+        points = calibration([asked[i] for i in inside], probabilities[inside])
+        confidence = confidences(points, probabilities[at])
+        labels = np.array([asked[i].answerable and asked[i].hit for i in at], dtype=float)
+        answerable = np.array([asked[i].answerable for i in at])
+        per_fold.append({"calibration_error": calibration_error(confidence, labels),
+                         "confidence_answerable": float(confidence[answerable].mean()),
+                         "confidence_unanswerable": float(confidence[~answerable].mean())})
+    return summary(per_fold)
+
+
+def outcome(asked: list[Asked], probabilities: np.ndarray, decline: float, unsure: float) -> dict[str, float]:
+    """The share of each kind declined and of each kind answered confidently (neither declined nor
+    unsure), and of answerable questions, the best candidate's hits."""
     declined = [a.empty or p >= decline for a, p in zip(asked, probabilities)]
+    confident = [not a.empty and p < unsure for a, p in zip(asked, probabilities)]
     figures = {}
     for kind in KINDS:
-        flags = [d for a, d in zip(asked, declined) if a.example.kind == kind]
-        if flags:
-            figures[f"declined_{kind}"] = float(np.mean(flags))
+        mine = [i for i, a in enumerate(asked) if a.example.kind == kind]
+        if mine:
+            figures[f"declined_{kind}"] = float(np.mean([declined[i] for i in mine]))
+            figures[f"confident_{kind}"] = float(np.mean([confident[i] for i in mine]))
     answered = [a for a, d in zip(asked, declined) if a.answerable and not d]
     answerable = sum(a.answerable for a in asked)
     figures["evidence_hit"] = sum(a.hit for a in answered) / answerable if answerable else 0.0
     return figures
 
 
-def cross_validated(asked: list[Asked], probabilities: np.ndarray, decline: float, n: int = FOLDS) -> dict:
+def cross_validated(asked: list[Asked], probabilities: np.ndarray, decline: float, unsure: float,
+                    n: int = FOLDS) -> dict:
     """`outcome` per held-out fold: mean and spread of each figure, per source of questions."""
     out, split = {}, folds(asked, n)
     for source in sorted({a.group.split("/")[0] for a in asked}) + ["all"]:
@@ -141,7 +194,7 @@ def cross_validated(asked: list[Asked], probabilities: np.ndarray, decline: floa
         for held in split:
             at = [i for i in mine if asked[i].group in held]
             if at:
-                per_fold.append(outcome([asked[i] for i in at], probabilities[at], decline))
+                per_fold.append(outcome([asked[i] for i in at], probabilities[at], decline, unsure))
         out[source] = summary(per_fold)
         out[source]["questions"] = {kind: sum(asked[i].example.kind == kind for i in mine) for kind in KINDS}
     return out
