@@ -1,6 +1,7 @@
 import numpy as np
 
 from assistant.answer.features import DECLINE_FEATURES
+from assistant.evaluation.eval import calibration_error, reliability
 from assistant.training.train_data import Example
 from assistant.training.train_decline import (
     MAX_UNSURE,
@@ -8,7 +9,6 @@ from assistant.training.train_decline import (
     Asked,
     calibrated,
     calibration,
-    calibration_error,
     confidences,
     outcome,
     threshold,
@@ -57,8 +57,8 @@ def test_the_confidence_is_the_held_out_share_whose_best_candidate_holds_the_ans
     confidence = confidences(points, p)
     assert confidence[p < 0.1].mean() > 0.85 and confidence[p > 0.9].mean() < 0.15
     labels = np.array([q.answerable and q.hit for q in questions], dtype=float)
-    assert calibration_error(confidence, labels) < 0.03
-    assert calibration_error(1 - confidence, labels) > 0.3  # the measure can fail
+    assert calibration_error(reliability(zip(confidence, labels))) < 0.03
+    assert calibration_error(reliability(zip(1 - confidence, labels))) > 0.3  # the measure can fail
     held = calibrated(questions, p)
     assert held["calibration_error"]["mean"] < 0.05
     assert held["confidence_answerable"]["mean"] > held["confidence_unanswerable"]["mean"]

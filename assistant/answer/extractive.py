@@ -6,9 +6,10 @@ of the question and what the reader (reader.py) finds around the best one, and s
 lack where they lack something. Its calibrated probability is the answer's confidence; in the band
 just under a decline the answer is unsure: the closest passage, with no words marked as the answer.
 The answer cites the best sentence, the runner-up when the model is unsure between the two, and the
-best one's neighbour where the reader finds the answer; long sentences are cut to the clauses that carry the question's terms and the
-reader's answer. The words that answer are the reader's span in the best sentence's window, or in
-the runner-up's where that is cited and the reader is surer there.
+best one's neighbour where the reader finds the answer; long sentences are cut to the clauses that
+carry the question's terms and the reader's answer. The words that answer are the reader's span
+in the best sentence's window, or in the runner-up's where that is cited and the reader is surer
+there.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import re
 import string
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,21 +153,13 @@ class Report:
         return [r for r in self.results if r.problem is None and r.answer.confidence is not None]
 
     def reliability(self) -> list[tuple[float, float, int]]:
-        """Per bin of confidence that holds answers: their mean confidence, the share of them that
-        cite the answer, and how many they are."""
-        bins: dict[int, list[Result]] = {}
-        for r in self._judged():
-            bins.setdefault(min(int(r.answer.confidence * BINS), BINS - 1), []).append(r)
-        return [(_mean(r.answer.confidence for r in rs), _mean(r.cites_answer for r in rs), len(rs))
-                for _, rs in sorted(bins.items())]
+        """`reliability` of the answers' confidence, right where the answer cites the answer."""
+        return reliability((r.answer.confidence, r.cites_answer) for r in self._judged())
 
     @property
     def calibration_error(self) -> float | None:
-        """The expected calibration error: the gap between confidence and what happened, per bin,
-        weighted by the answers in it; None when no answer carries a confidence."""
-        bins = self.reliability()
-        total = sum(n for _, _, n in bins)
-        return sum(n * abs(c - o) for c, o, n in bins) / total if total else None
+        """`calibration_error` of the answers' confidence; None when no answer carries one."""
+        return calibration_error(self.reliability())
 
     def risk_coverage(self) -> list[tuple[float, float]]:
         """Answering only the surest: for each share of the questions answered (coverage), the
@@ -318,6 +311,22 @@ def _find_all(text: str, quote: str):
 def _percentile(ordered: list[float], p: float) -> float:
     """Nearest-rank percentile of sorted values."""
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def reliability(judged: Iterable[tuple[float, bool]], bins: int = BINS) -> list[tuple[float, float, int]]:
+    """Per equal-width bin of confidence that holds any of the (confidence, right) pairs `judged`:
+    their mean confidence, the share of them right, and how many they are."""
+    binned: dict[int, list[tuple[float, bool]]] = {}
+    for confidence, right in judged:
+        binned.setdefault(min(int(confidence * bins), bins - 1), []).append((confidence, right))
+    return [(_mean(c for c, _ in pairs), _mean(r for _, r in pairs), len(pairs)) for _, pairs in sorted(binned.items())]
+
+
+def calibration_error(bins: list[tuple[float, float, int]]) -> float | None:
+    """The expected calibration error: the gap between confidence and what happened, per bin of
+    `reliability`, weighted by the answers in it; None for no bins."""
+    total = sum(n for _, _, n in bins)
+    return sum(n * abs(c - o) for c, o, n in bins) / total if total else None
 
 
 def _mean(values) -> float:

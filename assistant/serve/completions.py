@@ -5,9 +5,10 @@ front ends and SDKs made for OpenAI's API (Open WebUI, the `openai` client, Lang
 The last user message is the question and the user and assistant messages before it are the
 history, as in `Assistant.ask`; system messages do not change what the articles say, and are not
 read. The reply's content is the answer with its [n] markers (the words that answer in Markdown
-bold) followed by the numbered sources as plain text; the message also carries `citations` and
-`short_answer`, the objects /api/ask returns. A decline is an ordinary reply. Streaming sends the checked answer as server-sent events once it is
-ready: a language model's draft is never sent unchecked. `usage` counts tokens with the embedding
+bold) followed by the numbered sources as plain text; the message also carries `citations`,
+`short_answer`, `outcome` and `confidence`, as /api/ask returns them. A decline is an ordinary
+reply. Streaming sends the checked answer as server-sent events once it is ready: a language
+model's draft is never sent unchecked. `usage` counts tokens with the embedding
 model's tokenizer (the only one the assistant runs), not the tokenizer of any OpenAI model.
 Errors have OpenAI's shape, {"error": {"message", "type", "code", "param"}} (api.py renders them).
 """
@@ -28,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from ..answer.cited import Answer
 from ..errors import AnswerError
 from ..pipeline import Assistant
-from .wire import NOT_BLANK, CitationOut, ShortAnswerOut
+from .wire import NOT_BLANK, CitationOut, Outcome, ShortAnswerOut
 
 MODEL = "assistant"  # verbatim extracts
 LLM_MODEL = "assistant-llm"  # a language model's answer, checked against the passages

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ..answer.features import DECLINE_FEATURES, Features, decline_row, read
 from ..answer.question import parse
+from ..evaluation.eval import calibration_error, reliability
 from ..pipeline import Assistant
 from .train_data import KINDS, Example, Folder, group_folds
 
@@ -142,13 +143,6 @@ def confidences(points: list[list[float]], probabilities: np.ndarray) -> np.ndar
     return np.interp(probabilities, xs, ys)
 
 
-def calibration_error(confidence: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
-    """The expected calibration error over equal-width bins of confidence (as evaluation.eval)."""
-    at = np.minimum((confidence * bins).astype(int), bins - 1)
-    return float(sum(abs(confidence[at == b].mean() - labels[at == b].mean()) * (at == b).sum()
-                     for b in range(bins) if (at == b).any()) / len(confidence))
-
-
 def calibrated(asked: list[Asked], probabilities: np.ndarray, n: int = FOLDS) -> dict:
     """How well the calibration holds on folds it was not fitted on: per held-out fold, its
     expected calibration error, with the calibration fitted on the other folds' held-out
@@ -161,7 +155,7 @@ def calibrated(asked: list[Asked], probabilities: np.ndarray, n: int = FOLDS) ->
         confidence = confidences(points, probabilities[at])
         labels = np.array([asked[i].answerable and asked[i].hit for i in at], dtype=float)
         answerable = np.array([asked[i].answerable for i in at])
-        per_fold.append({"calibration_error": calibration_error(confidence, labels),
+        per_fold.append({"calibration_error": calibration_error(reliability(zip(confidence, labels))),
                          "confidence_answerable": float(confidence[answerable].mean()),
                          "confidence_unanswerable": float(confidence[~answerable].mean())})
     return summary(per_fold)
