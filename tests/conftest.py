@@ -20,10 +20,12 @@ def clean_environ(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory) -> Path:
-    """Where the browser tests save what they saw: $ASSISTANT_SCREENSHOTS (`make screenshots`
-    writes docs/), else a temporary folder: a test run writes nothing into the repository."""
-    folder = Path(os.environ.get("ASSISTANT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+def screenshots(request, tmp_path_factory) -> Path:
+    """Where the browser tests save what they saw: $ASSISTANT_SCREENSHOTS, relative to the
+    repository (`make screenshots` writes docs/), else a temporary folder: a test run writes
+    nothing into the repository."""
+    chosen = os.environ.get("ASSISTANT_SCREENSHOTS")
+    folder = request.config.rootpath / chosen if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -118,6 +118,22 @@ def test_the_articles_list_shows_what_other_clients_added_and_removes_an_article
     chat.get_by_role("tab", name="Chat").click()
 
 
+def test_an_unsure_answer_looks_unsure_and_marks_no_words(chat, screenshots):
+    asked = "What was the weather in Geneva on the day Bondarev resigned?"  # the seeds never say
+    reply = httpx.post(f"{chat.url_base}/api/ask", json={"question": asked}).json()
+    assert reply["outcome"] == "unsure" and reply["short_answer"] is None, reply
+    shown = ask(chat, asked)
+    assert f"Unsure (confidence {reply['confidence']:.2f})" in shown and "The articles may not say this" in shown
+    bold = {t.strip() for t in chat.locator(BOT).last.locator("strong").all_inner_texts()}
+    assert bold == {"Unsure"} | {c["title"] for c in reply["citations"]}  # the titles, no words as the answer
+    warning, box = chat.locator(BOT).last.locator("strong").first, chat.locator("#chat")
+    chat.wait_for_timeout(300)  # the answer is scrolled to its start
+    assert box.bounding_box()["y"] <= warning.bounding_box()["y"] <= box.bounding_box()["y"] + 200
+    chat.screenshot(path=str(screenshots / "unsure.png"), full_page=True)
+    answered = ask(chat, "How old is Bondarev?")
+    assert "Unsure" not in answered and "Confidence 0." in answered
+
+
 def first_quote(page, question: str) -> str:
     return httpx.post(f"{page.url_base}/api/ask", json={"question": question}).json()["citations"][0]["quote"]
 

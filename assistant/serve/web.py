@@ -45,6 +45,15 @@ CSS = """
 #article .meta, #article .hint { color: #666; font-size: 0.9em; }
 """
 SCROLL = "() => { setTimeout(() => document.querySelector('#article mark')?.scrollIntoView({block: 'center'}), 50); }"
+# A new answer is shown from its start (an unsure warning, the words that answer), not scrolled to its last source.
+ANSWER_SCROLL = """() => { setTimeout(() => {
+  const bots = document.querySelectorAll("#chat [data-testid='bot']");
+  const last = bots[bots.length - 1];
+  let box = last?.parentElement;
+  while (box && box.scrollHeight <= box.clientHeight) box = box.parentElement;
+  if (last && box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  document.querySelector('#article mark')?.scrollIntoView({block: 'center'});
+}, 50); }"""
 # Fonts the machine has: the page must not reach out to a font CDN.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
@@ -66,7 +75,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(elem_id="chat", height=480, feedback_options=None, buttons=[], show_label=False,
-                                      placeholder="Ask a question about the loaded articles.")
+                                      autoscroll=False, placeholder="Ask a question about the loaded articles.")
                     question = gr.Textbox(elem_id="question", show_label=False, submit_btn=True,
                                           placeholder="Ask about the articles, then follow up…")
                     citations = gr.Radio(elem_id="citations", label="Citations: click one to see it in its article",
@@ -198,7 +207,7 @@ def build(assistant: Assistant) -> gr.Blocks:
         run_file.click(evaluate, question_set, [report_status, report_view, report_file])
         run_marked.click(lambda m: evaluate(None, m), marked, [report_status, report_view, report_file])
         outputs = [question, chat, turns, cited, citations, plain, article]
-        question.submit(respond, [question, chat, turns, cited], outputs).then(None, js=SCROLL)
+        question.submit(respond, [question, chat, turns, cited], outputs).then(None, js=ANSWER_SCROLL)
         citations.input(show, [citations, cited], article).then(None, js=SCROLL)
         marker.click(clicked, [clicked_marker, cited], [citations, article], js=MARKER_JS).then(None, js=SCROLL)
         restart.click(lambda: ("", [], [], [], gr.update(choices=[], value=None), "", EMPTY_PANEL), None, outputs)
