@@ -143,7 +143,7 @@ class Assistant:
         with self._writing:
             if "index" not in self.__dict__:
                 self.index = Index(self.settings, create=True)
-            return ingest(items, self.index, self.lexical, self.embedder, self.settings, progress=progress)
+            return ingest(items, self.index, self.lexical, lambda: self.embedder, self.settings, progress=progress)
 
     def _keep_up(self) -> None:
         """Apply what other processes wrote to the Chroma server since the last look (an embedded

@@ -63,7 +63,7 @@ def test_abstains_when_the_sources_do_not_say(seeded, question):
     assert answer.abstained and answer.citations == () and answer.text == prompt("abstain")
 
 
-# Known gaps (docs/method.md, "Declining where the articles are silent"):
+# Known gaps (docs/method.md, "Where it falls short"):
 ONE_WORD_OF_FIVE = "known gap: one asked word of five lacking, as answerable questions often lack one"
 HELD_IN_OTHER_SENSES = "known gap: 'city' counts as held by its paraphrase 'towns', 'born' by 'bear', another sense"
 

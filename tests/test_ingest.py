@@ -20,7 +20,7 @@ from assistant.store.lexical import LexicalIndex
 
 from .support import CORPUS, SEEDS, pdf_bytes, shared
 
-ARTICLES = 150
+ARTICLES = 100  # 1,437 passages: three groups of EMBED_GROUP
 
 
 def test_reingesting_unchanged_files_changes_nothing(seed_copy, settings):
@@ -207,16 +207,17 @@ def _stored(index: Path) -> tuple[dict, dict, dict]:
 
 @pytest.mark.slow
 def test_ingest_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path):
-    """An ingest of ARTICLES archive articles (enough batches that a kill lands mid-run)."""
+    """An ingest of ARTICLES archive articles (several groups of passages), killed once its first
+    group is stored (its lexical segment is written)."""
     archive = tmp_path / "news.jsonl"
     with open(shared(CORPUS)) as lines:
         archive.write_text("".join(next(lines) for _ in range(ARTICLES)), encoding="utf-8")
     command = [sys.executable, "-m", "assistant.cli", "ingest", str(archive), "--index"]
-    started = time.monotonic()
     subprocess.run(command + [str(tmp_path / "clean")], check=True, capture_output=True, timeout=600)
-    clean_seconds = time.monotonic() - started
     killed = subprocess.Popen(command + [str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.6 * clean_seconds)
+    lexical = tmp_path / "killed" / "lexical"
+    while killed.poll() is None and not any(lexical.glob("*.store")):  # a segment: the first group is stored
+        time.sleep(0.02)
     assert killed.poll() is None, "the ingest ended before it could be killed"
     killed.send_signal(signal.SIGKILL)
     killed.wait()

@@ -46,11 +46,11 @@ _EDGES = " \t\n.,;:!?\"'“”‘’()[]"  # trimmed off a phrase's ends
 _ARTICLE = re.compile(r"(the|a|an)\s+", re.IGNORECASE)
 # The reader's margin under which its phrase is not shown: below it, on the windows of the decline's
 # training questions (../shared/train squad11 and news), its span matched the answer at F1 under
-# 0.4 on average (docs/method.md).
+# 0.4 on average (docs/experiments.md).
 PHRASE_MARGIN = -6.0
 # The reader's margin above which the best sentence's neighbour holding its span is cited too, and
 # the phrase shown there: on the decline's squad11 training questions, such spans from -1 to 0 match
-# the answer at F1 0.42, from -6 to -1 at 0.19-0.29 (docs/method.md).
+# the answer at F1 0.42, from -6 to -1 at 0.19-0.29 (docs/experiments.md).
 NEIGHBOUR_MARGIN = -1.0
 
 

@@ -34,7 +34,7 @@ SENTENCE_FEATURES = (
     "question_terms", "negated", *(f"kind_{name}" for name, _ in KINDS),
 )
 QUESTION_FEATURES = ("absent_share", "absent_terms", "absent_names", "absent_numbers")  # Features.question_row
-READ = 1  # the best rated candidates whose windows the reader reads (more read no better: docs/method.md)
+READ = 1  # the best rated candidates whose windows the reader reads (more read no better: docs/experiments.md)
 READING_FEATURES = ("read_margin",)  # how far the reader's best span outscores "no answer" there
 DECLINE_FEATURES = ("p1", "p2", "p_gap", *QUESTION_FEATURES, "cover_max",
                     *(f"best_{name}" for name in SENTENCE_FEATURES), *READING_FEATURES)

@@ -4,7 +4,7 @@ Dense similarity alone misses exact names and numbers; BM25 alone misses paraphr
 scaled to 0-1 over the merged candidates and mixed (Settings.dense_weight), as measured in bench/.
 The whole-index ranking picks the leading articles, those holding more of the question's names
 first; their passages are then ranked again with the BM25 statistics of those articles alone
-(docs/method.md: why, measured on the archive).
+(docs/method.md; measured on the archive in docs/experiments.md).
 """
 
 from __future__ import annotations

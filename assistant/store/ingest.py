@@ -4,7 +4,7 @@ lexical index, a batch at a time; unchanged ones are left alone."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -41,10 +41,12 @@ class IngestReport:
                 f"{len(self.skipped)} skipped; {self.passages} passages in {self.seconds:.1f} s{rate}{recovered}")
 
 
-def ingest(items: Iterable[Document | Skipped], index: Index, lexical: LexicalIndex, embedder: Embedder,
+def ingest(items: Iterable[Document | Skipped], index: Index, lexical: LexicalIndex, embedder: Callable[[], Embedder],
            settings: Settings, progress: bool = True, report: IngestReport | None = None) -> IngestReport:
     """Store every new or changed Document of `items`; record the rest in the report. First,
-    what an interrupted ingest left incomplete is removed (and stored again if it is in `items`)."""
+    what an interrupted ingest left incomplete is removed (and stored again if it is in `items`).
+    `embedder` gives the model only when a passage is to be embedded: an ingest of unchanged
+    articles never loads it."""
     report = report or IngestReport()
     started = time.perf_counter()
     for doc_id in index.incomplete():
@@ -81,11 +83,11 @@ def ingest(items: Iterable[Document | Skipped], index: Index, lexical: LexicalIn
 
 
 def _store(pending: list[tuple[Document, list[Chunk]]], index: Index, lexical: LexicalIndex,
-           embedder: Embedder, settings: Settings) -> int:
+           embedder: Callable[[], Embedder], settings: Settings) -> int:
     texts = [embedding_text(doc, c) for doc, chunks in pending for c in chunks]
     if not texts:
         return 0
-    vectors = embedder.embed(texts, batch_size=settings.batch_size)
+    vectors = embedder().embed(texts, batch_size=settings.batch_size)
     stored, at = [], 0
     for doc, chunks in pending:
         stored.append((doc, chunks, vectors[at : at + len(chunks)]))
