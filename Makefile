@@ -33,8 +33,9 @@ run: install
 	@if [ ! -f $(INDEX)/chroma.sqlite3 ]; then $(BIN)/assistant ingest seeds --index $(INDEX); fi
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/assistant serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
+# Two workers, a test file each at a time (a file's server and browser are set up once).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The web chat's and the report's screenshots in docs/, taken by the browser tests.
 screenshots: install
