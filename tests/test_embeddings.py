@@ -21,8 +21,13 @@ QUESTION = "What did Bondarev rail against at the Foreign Ministry?"
 
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory) -> Path:
-    """The ONNX exports, made once for the module in a folder of its own."""
-    return tmp_path_factory.mktemp("model-cache")
+    """The ONNX exports, made once for the module in a folder of its own; the distilled word
+    vectors, not under test here, copied from the default cache where `make install` made them."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    words = Settings().model_cache / "words"
+    if words.is_dir():
+        shutil.copytree(words, folder / "words")
+    return folder
 
 
 @pytest.fixture(scope="module")
